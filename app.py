@@ -1,0 +1,66 @@
+"""The application factory: config, extensions, blueprints and CLI. It assembles; it does no work itself."""
+
+import os
+from zoneinfo import ZoneInfo
+
+from flask import Flask, request
+from flask_babel import Babel
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
+from werkzeug.exceptions import HTTPException
+
+from logbook import settings
+import web
+from web import admin, api, auth, cli, errors, firm, inspector, public, users
+
+LANGUAGES = ("zh", "en")
+
+
+def select_locale():
+    """A `lang` cookie chosen on the page wins; otherwise the browser's Accept-Language, Chinese by default."""
+    chosen = request.cookies.get("lang")
+    if chosen in LANGUAGES:
+        return chosen
+    return request.accept_languages.best_match(LANGUAGES, default="zh")
+
+
+def create_app(test_config=None):
+    """Build the Flask app; `test_config` overrides settings read from LOGBOOK_* variables."""
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.update(settings.from_environment())
+    app.config.update(
+        API_TITLE="扫码入企 Inspection Logbook API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        BABEL_DEFAULT_LOCALE="zh",
+        BABEL_TRANSLATION_DIRECTORIES=os.path.join(app.root_path, "translations"),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        MAX_CONTENT_LENGTH=50 * 1024 * 1024,
+    )
+    if test_config:
+        app.config.update(test_config)
+    if not app.config.get("LOGBOOK_SECRET_KEY"):
+        app.config["LOGBOOK_SECRET_KEY"] = settings.instance_secret(os.path.join(app.root_path, "instance"))
+    app.config["SECRET_KEY"] = app.config["LOGBOOK_SECRET_KEY"]
+    app.config["LOGBOOK_TZ"] = ZoneInfo(app.config["LOGBOOK_TIMEZONE"])
+    app.config["LOGBOOK_COUNTED"] = tuple(k.strip() for k in app.config["LOGBOOK_COUNTED_KINDS"].split(",") if k.strip())
+
+    Babel(app, locale_selector=select_locale, timezone_selector=lambda: app.config["LOGBOOK_TIMEZONE"])
+    CSRFProtect(app).exempt(api.blp)
+    login = LoginManager(app)
+    login.login_view = "auth.login"
+    login.user_loader(users.load_user)
+
+    rest = api.LogbookApi(app)
+    api.document_security(rest.spec)
+    rest.register_blueprint(api.blp)
+    for blueprint in (auth.bp, public.bp, inspector.bp, firm.bp, admin.bp):
+        app.register_blueprint(blueprint)
+    app.register_error_handler(HTTPException, errors.handle_http_exception)
+    app.teardown_appcontext(users.forget_request_user)
+    web.install_template_helpers(app)
+    cli.register(app)
+    return app

@@ -1,0 +1,175 @@
+"""The database: connections, the schema as sqlite-utils migrations, and the one atomic-write helper.
+
+This is the only module that imports sqlite_utils. Other modules receive a Database and use its
+execute(); they never open connections of their own.
+"""
+
+import sqlite3
+import threading
+from contextlib import contextmanager
+from datetime import datetime, timezone
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("logbook")
+_local = threading.local()
+
+
+def connect(path):
+    """Open a connection with the pragmas every connection needs (WAL is set once, by migrate)."""
+    conn = sqlite3.connect(path, timeout=10)  # timeout = busy_timeout: writers queue instead of failing
+    db = Database(conn)
+    db.execute("PRAGMA foreign_keys = ON")
+    db.execute("PRAGMA synchronous = NORMAL")
+    return db
+
+
+def for_thread(path):
+    """The long-lived connection of this thread for `path`; opening one per request costs a WAL checkpoint."""
+    cache = _local.__dict__.setdefault("databases", {})
+    if path not in cache:
+        cache[path] = connect(path)
+    return cache[path]
+
+
+def close_thread_connections():
+    """Close this thread's connections (used by tests and CLI commands that end)."""
+    for db in _local.__dict__.pop("databases", {}).values():
+        db.conn.close()
+
+
+def migrate(db):
+    """Create or upgrade the schema; safe to run any number of times, never drops data."""
+    db.enable_wal()
+    migrations.apply(db)
+
+
+@contextmanager
+def immediate(db):
+    """One atomic step: BEGIN IMMEDIATE takes the write lock before anything is read.
+
+    sqlite-utils' db.atomic() issues a deferred BEGIN, which under contention lets two writers count
+    the same rows (over-admitting) or fails with "database is locked"; IMMEDIATE makes them queue.
+    """
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.rollback()
+        raise
+    db.commit()
+
+
+def now_text(moment=None):
+    """A UTC timestamp as stored: ISO 8601 to the second with a Z, so text order is time order."""
+    moment = moment or datetime.now(timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(text):
+    """The aware UTC datetime of a stored timestamp."""
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+
+
+def rows(db, sql, params=()):
+    """All rows of a query as dicts."""
+    cursor = db.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def row(db, sql, params=()):
+    """The first row of a query as a dict, or None."""
+    found = rows(db, sql, params)
+    return found[0] if found else None
+
+
+def value(db, sql, params=()):
+    """The first column of the first row, or None."""
+    found = db.execute(sql, params).fetchone()
+    return found[0] if found else None
+
+
+def _run(db, statements):
+    for statement in statements.split(";\n"):
+        if statement.strip():
+            db.execute(statement)
+
+
+@migrations()
+def m001_core(db):
+    """Agencies, items, enterprises, users, tokens, limit rules, inspections, refusals and the journal."""
+    _run(db, """
+CREATE TABLE agencies (
+  id INTEGER PRIMARY KEY, code TEXT NOT NULL UNIQUE, name TEXT NOT NULL,
+  active INTEGER NOT NULL DEFAULT 1);
+CREATE TABLE items (
+  id INTEGER PRIMARY KEY, agency_id INTEGER NOT NULL REFERENCES agencies(id),
+  code TEXT NOT NULL UNIQUE, name TEXT NOT NULL, basis TEXT, active INTEGER NOT NULL DEFAULT 1);
+CREATE INDEX items_agency ON items(agency_id);
+CREATE TABLE enterprises (
+  id INTEGER PRIMARY KEY, usci TEXT NOT NULL UNIQUE, name TEXT NOT NULL, address TEXT, industry TEXT,
+  risk_level TEXT CHECK (risk_level IN ('A', 'B', 'C', 'D')), lat REAL, lon REAL,
+  qr_token TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL);
+CREATE INDEX enterprises_name ON enterprises(name);
+CREATE TABLE replaced_qr_tokens (
+  qr_token TEXT PRIMARY KEY, enterprise_id INTEGER NOT NULL REFERENCES enterprises(id),
+  replaced_at TEXT NOT NULL);
+CREATE TABLE users (
+  id INTEGER PRIMARY KEY, username TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL,
+  role TEXT NOT NULL CHECK (role IN ('inspector', 'firm', 'supervisor', 'admin')),
+  name TEXT NOT NULL DEFAULT '', agency_id INTEGER REFERENCES agencies(id),
+  cert_no TEXT, cert_expires_on TEXT, enterprise_id INTEGER REFERENCES enterprises(id),
+  active INTEGER NOT NULL DEFAULT 1, created_at TEXT NOT NULL);
+CREATE INDEX users_enterprise ON users(enterprise_id);
+CREATE TABLE api_tokens (
+  id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id),
+  token_hash TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL, expires_at TEXT NOT NULL);
+CREATE TABLE login_failures (
+  id INTEGER PRIMARY KEY, username TEXT NOT NULL, failed_at TEXT NOT NULL);
+CREATE INDEX login_failures_username ON login_failures(username, failed_at);
+CREATE TABLE limit_rules (
+  id INTEGER PRIMARY KEY, max INTEGER NOT NULL CHECK (max >= 0),
+  agency_id INTEGER REFERENCES agencies(id),
+  target TEXT NOT NULL DEFAULT 'all' CHECK (target IN ('all', 'risk', 'industry', 'enterprise')),
+  target_value TEXT, window TEXT NOT NULL DEFAULT 'year',
+  active INTEGER NOT NULL DEFAULT 1, created_at TEXT NOT NULL);
+CREATE TABLE inspections (
+  id INTEGER PRIMARY KEY, enterprise_id INTEGER NOT NULL REFERENCES enterprises(id),
+  kind TEXT NOT NULL, counted INTEGER NOT NULL,
+  status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'closed', 'voided')),
+  entry TEXT NOT NULL CHECK (entry IN ('scan', 'manual')), late INTEGER NOT NULL DEFAULT 0,
+  reference TEXT, reason TEXT, recheck_of INTEGER REFERENCES inspections(id),
+  started_at TEXT NOT NULL, recorded_at TEXT NOT NULL, recorded_by INTEGER NOT NULL REFERENCES users(id),
+  lat REAL, lon REAL, closed_at TEXT, result TEXT, findings TEXT, rectify_by TEXT,
+  voided_at TEXT, void_reason TEXT, confirm_code TEXT NOT NULL,
+  confirmed_at TEXT, confirmed_by INTEGER REFERENCES users(id), journal_hash TEXT);
+CREATE INDEX inspections_enterprise_started ON inspections(enterprise_id, started_at);
+CREATE INDEX inspections_started ON inspections(started_at);
+CREATE TABLE inspection_agencies (
+  inspection_id INTEGER NOT NULL REFERENCES inspections(id),
+  agency_id INTEGER NOT NULL REFERENCES agencies(id),
+  PRIMARY KEY (inspection_id, agency_id)) WITHOUT ROWID;
+CREATE INDEX inspection_agencies_agency ON inspection_agencies(agency_id, inspection_id);
+CREATE TABLE inspection_inspectors (
+  inspection_id INTEGER NOT NULL REFERENCES inspections(id),
+  user_id INTEGER NOT NULL REFERENCES users(id), cert_no TEXT,
+  PRIMARY KEY (inspection_id, user_id)) WITHOUT ROWID;
+CREATE INDEX inspection_inspectors_user ON inspection_inspectors(user_id, inspection_id);
+CREATE TABLE inspection_items (
+  inspection_id INTEGER NOT NULL REFERENCES inspections(id),
+  item_id INTEGER NOT NULL REFERENCES items(id),
+  PRIMARY KEY (inspection_id, item_id)) WITHOUT ROWID;
+CREATE TABLE refusals (
+  id INTEGER PRIMARY KEY, enterprise_id INTEGER NOT NULL REFERENCES enterprises(id),
+  user_id INTEGER NOT NULL REFERENCES users(id), agency_id INTEGER REFERENCES agencies(id),
+  kind TEXT NOT NULL, rule_id INTEGER REFERENCES limit_rules(id), used INTEGER, max INTEGER,
+  attempted_at TEXT NOT NULL);
+CREATE INDEX refusals_attempted ON refusals(attempted_at);
+CREATE TABLE journal (
+  id INTEGER PRIMARY KEY, inspection_id INTEGER NOT NULL, action TEXT NOT NULL, at TEXT NOT NULL,
+  payload TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL UNIQUE)
+""")
+    db.execute("INSERT INTO limit_rules (max, target, window, created_at) VALUES (2, 'all', 'year', ?)",
+               [now_text()])

@@ -1,0 +1,352 @@
+"""Inspections: the one atomic step that decides and records, closing, voiding, reads and the quota meter.
+
+Decisions come from logbook.rules; this module gathers the facts, holds the write lock and writes.
+"""
+
+import json
+import secrets
+from datetime import datetime, timezone
+
+from . import enterprises, journal, limits, rules, usci
+from .db import immediate, now_text, parse_time, row, rows, value
+
+
+class UnknownCode(LookupError):
+    """No enterprise has this QR token or USCI (or the token has been replaced)."""
+
+    def __init__(self, message="no enterprise has this code", replaced=False):
+        self.replaced = replaced
+        super().__init__(message)
+
+
+class NotFound(LookupError):
+    """No inspection with this id is visible to the caller."""
+
+
+class Invalid(ValueError):
+    """The request is malformed; `fields` maps each bad field to a message."""
+
+    def __init__(self, fields):
+        self.fields = fields
+        super().__init__("; ".join(f"{k}: {v}" for k, v in fields.items()))
+
+
+class CertificateInvalid(PermissionError):
+    """The caller's enforcement certificate is missing or expired on the inspection date."""
+
+
+class NotOpen(Exception):
+    """The inspection is not open, so it cannot be closed."""
+
+
+class NotVoidable(Exception):
+    """The inspection can no longer be voided; the message says why."""
+
+
+# ---- reads -------------------------------------------------------------------------------------
+
+def _grouped(db, sql, ids):
+    marks = ",".join("?" * len(ids))
+    grouped = {}
+    for found in rows(db, sql.format(marks=marks), ids):
+        grouped.setdefault(found.pop("inspection_id"), []).append(found)
+    return grouped
+
+
+def inspections_by_ids(db, ids):
+    """Full inspections (agencies, inspectors, items, enterprise) for the ids, in the order given."""
+    ids = list(ids)
+    if not ids:
+        return []
+    marks = ",".join("?" * len(ids))
+    found = {r["id"]: r for r in rows(db, f"""
+        SELECT i.*, e.usci, e.name AS enterprise_name FROM inspections i
+        JOIN enterprises e ON e.id = i.enterprise_id WHERE i.id IN ({marks})""", ids)}
+    agencies = _grouped(db, """SELECT ia.inspection_id, a.code, a.name FROM inspection_agencies ia
+        JOIN agencies a ON a.id = ia.agency_id WHERE ia.inspection_id IN ({marks}) ORDER BY a.code""", ids)
+    inspectors = _grouped(db, """SELECT ii.inspection_id, u.id AS user_id, u.username, u.name, ii.cert_no,
+        a.code AS agency FROM inspection_inspectors ii JOIN users u ON u.id = ii.user_id
+        LEFT JOIN agencies a ON a.id = u.agency_id WHERE ii.inspection_id IN ({marks}) ORDER BY u.username""", ids)
+    items = _grouped(db, """SELECT ii.inspection_id, it.code, it.name, it.basis, a.code AS agency
+        FROM inspection_items ii JOIN items it ON it.id = ii.item_id JOIN agencies a ON a.id = it.agency_id
+        WHERE ii.inspection_id IN ({marks}) ORDER BY it.code""", ids)
+    result = []
+    for inspection_id in ids:
+        r = found.get(inspection_id)
+        if r is None:
+            continue
+        r["enterprise"] = {"id": r["enterprise_id"], "usci": r.pop("usci"), "name": r.pop("enterprise_name")}
+        r["agency_details"] = agencies.get(inspection_id, [])
+        r["agencies"] = [a["code"] for a in r["agency_details"]]
+        r["inspectors"] = inspectors.get(inspection_id, [])
+        r["item_details"] = items.get(inspection_id, [])
+        r["items"] = [i["code"] for i in r["item_details"]]
+        r["counted"] = bool(r["counted"])
+        r["late"] = bool(r["late"])
+        result.append(r)
+    return result
+
+
+def inspection(db, inspection_id):
+    """One full inspection, or None."""
+    found = inspections_by_ids(db, [inspection_id])
+    return found[0] if found else None
+
+
+def participates(found, user):
+    """True when the user is one of the inspection's inspectors."""
+    return any(i["user_id"] == user["id"] for i in found["inspectors"])
+
+
+def visible_to(found, user):
+    """SPEC §2: participating inspectors, the enterprise's firm users and supervisors see an inspection."""
+    if found is None or user is None:
+        return False
+    if user["role"] == "supervisor":
+        return True
+    if user["role"] == "firm":
+        return user["enterprise_id"] == found["enterprise_id"]
+    return user["role"] == "inspector" and participates(found, user)
+
+
+def inspection_for(db, inspection_id, user):
+    """The inspection if the user may see it; otherwise NotFound (existence does not leak)."""
+    found = inspection(db, inspection_id)
+    if not visible_to(found, user):
+        raise NotFound(inspection_id)
+    return found
+
+
+def inspections_between(db, enterprise_id, start, end):
+    """All inspections of an enterprise started in [start, end), newest first, voided included."""
+    ids = [r["id"] for r in rows(db, """SELECT id FROM inspections WHERE enterprise_id = ?
+        AND started_at >= ? AND started_at < ? ORDER BY started_at DESC, id DESC""",
+        [enterprise_id, now_text(start), now_text(end)])]
+    return inspections_by_ids(db, ids)
+
+
+def open_inspections_of(db, user_id, limit=20):
+    """The open inspections a user takes part in, newest first."""
+    ids = [r["inspection_id"] for r in rows(db, """SELECT ii.inspection_id FROM inspection_inspectors ii
+        JOIN inspections i ON i.id = ii.inspection_id WHERE ii.user_id = ? AND i.status = 'open'
+        ORDER BY i.started_at DESC LIMIT ?""", [user_id, limit])]
+    return inspections_by_ids(db, ids)
+
+
+# ---- the cap ------------------------------------------------------------------------------------
+
+def usage(db, enterprise_id, rule, at, tz):
+    """How many counted, unvoided inspections of the enterprise fall in the rule's window around `at`."""
+    start, end = rules.window_bounds(rule.window, at, tz)
+    sql = """SELECT count(*) FROM inspections i WHERE i.enterprise_id = ? AND i.counted = 1
+             AND i.status != 'voided' AND i.started_at >= ? AND i.started_at < ?"""
+    params = [enterprise_id, now_text(start), now_text(end)]
+    if rule.agency is not None:  # a joint inspection counts once for each participating agency
+        sql += """ AND EXISTS (SELECT 1 FROM inspection_agencies ia JOIN agencies a ON a.id = ia.agency_id
+                   WHERE ia.inspection_id = i.id AND a.code = ?)"""
+        params.append(rule.agency)
+    return value(db, sql, params)
+
+
+def quota(db, enterprise, at, tz, counted_kinds=rules.COUNTED_KINDS):
+    """The firm's meter for the calendar year containing `at`: counted of max, exempt, total, and every rule."""
+    start, end = rules.year_bounds(at.astimezone(tz).year, tz)
+    counts = rows(db, """SELECT kind, counted, count(*) AS n FROM inspections WHERE enterprise_id = ?
+        AND status != 'voided' AND started_at >= ? AND started_at < ? GROUP BY kind, counted""",
+        [enterprise["id"], now_text(start), now_text(end)])
+    applicable = rules.applicable_rules(limits.active_rules(db), enterprise)
+    default = next((r for r in applicable if r.agency is None and r.window == "year"), None)
+    return {
+        "window_start": start.astimezone(tz).isoformat(),
+        "window_end": end.astimezone(tz).isoformat(),
+        "counted": sum(c["n"] for c in counts if c["counted"]),
+        "max": default.max if default else None,
+        "exempt": sum(c["n"] for c in counts if not c["counted"] and c["kind"] != rules.VISIT),
+        "total": sum(c["n"] for c in counts),
+        "rules": [{"rule_id": r.id, "scope": r.scope, "window": r.window, "used": usage(db, enterprise["id"], r, at, tz),
+                   "max": r.max} for r in applicable],
+    }
+
+
+# ---- writes -------------------------------------------------------------------------------------
+
+def _append_journal(db, inspection_id, action, at, payload):
+    """Chain one journal entry to the last (the caller holds the write lock) and stamp the inspection."""
+    last = row(db, "SELECT id, hash FROM journal ORDER BY id DESC LIMIT 1")
+    entry_id = (last["id"] + 1) if last else 1
+    prev = last["hash"] if last else journal.GENESIS
+    record = {"id": entry_id, "inspection_id": inspection_id, "action": action, "at": at, "payload": payload}
+    digest = journal.entry_hash(prev, record)
+    db.execute("INSERT INTO journal (id, inspection_id, action, at, payload, prev_hash, hash) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?)",
+               [entry_id, inspection_id, action, at, json.dumps(payload, ensure_ascii=False, sort_keys=True),
+                prev, digest])
+    db.execute("UPDATE inspections SET journal_hash = ? WHERE id = ?", [digest, inspection_id])
+
+
+def _resolve_enterprise(db, qr_token, usci_code):
+    if qr_token:
+        found, replaced = enterprises.by_qr_token(db, qr_token)
+        if replaced:
+            raise UnknownCode("this code has been replaced; scan the enterprise's current poster", replaced=True)
+        if not found:
+            raise UnknownCode()
+        return found, "scan"
+    if usci_code:
+        try:
+            code = usci.validate(usci_code)
+        except usci.InvalidUSCI as e:
+            raise Invalid({"usci": str(e)}) from None
+        found = enterprises.by_usci(db, code)
+        if not found:
+            raise UnknownCode("no enterprise has this USCI")
+        return found, "manual"
+    raise Invalid({"qr_token": "give the scanned qr_token, or a usci for manual entry"})
+
+
+def _facts(db, caller, request, enterprise, day, late, counted_kinds):
+    agencies = list(dict.fromkeys(request.get("agencies") or [caller["agency"]]))
+    usernames = list(dict.fromkeys(u for u in (request.get("inspectors") or []) if u != caller["username"]))
+    marks = ",".join("?" * len(usernames))
+    others = rows(db, f"""SELECT u.id, u.username, u.cert_no, u.cert_expires_on, a.code AS agency FROM users u
+        LEFT JOIN agencies a ON a.id = u.agency_id WHERE u.username IN ({marks}) AND u.role = 'inspector'
+        AND u.active = 1""", usernames) if usernames else []
+    found = {o["username"] for o in others}
+    item_codes = list(dict.fromkeys(request.get("items") or []))
+    marks = ",".join("?" * len(item_codes))
+    item_rows = rows(db, f"""SELECT it.id, it.code, a.code AS agency FROM items it JOIN agencies a ON a.id = it.agency_id
+        WHERE it.code IN ({marks}) AND it.active = 1 AND a.active = 1""", item_codes) if item_codes else []
+    recheck = None
+    if request.get("recheck_of") is not None:
+        recheck = row(db, "SELECT enterprise_id, status, result FROM inspections WHERE id = ?", [request["recheck_of"]])
+    facts = rules.Facts(
+        kind=request["kind"], agencies=agencies,
+        known_agencies={a["code"] for a in rows(db, "SELECT code FROM agencies WHERE active = 1")},
+        caller_agency=caller["agency"], inspectors=[dict(caller, id=caller["id"])] + others,
+        unknown_inspectors=[u for u in usernames if u not in found], items=item_codes,
+        item_agencies={i["code"]: i["agency"] for i in item_rows}, reference=request.get("reference"),
+        reason=request.get("reason"), late=late, recheck_target=recheck, enterprise_id=enterprise["id"],
+        recheck_of=request.get("recheck_of"), day=day, counted_kinds=counted_kinds)
+    return facts, others, item_rows
+
+
+def record_inspection(db, caller, request, now, tz, counted_kinds=rules.COUNTED_KINDS):
+    """Decide and record one inspection in a single atomic step; return its id.
+
+    Raises UnknownCode, Invalid, CertificateInvalid, or rules.CapReached (after recording the refusal).
+    """
+    enterprise, entry = _resolve_enterprise(db, request.get("qr_token"), request.get("usci"))
+    started = request.get("started_at") or now
+    started = started.astimezone(timezone.utc) if started.tzinfo else started.replace(tzinfo=tz).astimezone(timezone.utc)
+    late, problem = rules.lateness(started, now)
+    day = started.astimezone(tz).date()
+    kind = request["kind"]
+    if kind != rules.VISIT and not rules.certificate_valid(caller["cert_no"], caller["cert_expires_on"], day):
+        raise CertificateInvalid(f"your enforcement certificate is missing or expired on {day.isoformat()}")
+    facts, others, item_rows = _facts(db, caller, request, enterprise, day, late, counted_kinds)
+    problems = rules.inspection_problems(facts)
+    if problem:
+        problems["started_at"] = problem
+    if problems:
+        raise Invalid(problems)
+    counted = rules.is_counted(kind, counted_kinds)
+    applicable = rules.applicable_rules(limits.active_rules(db), enterprise, facts.agencies) if counted else []
+    refused = None
+    recorded_at = now_text(now)
+    with immediate(db):
+        try:
+            rules.check_caps([(r, usage(db, enterprise["id"], r, started, tz)) for r in applicable])
+        except rules.CapReached as e:
+            refused = e
+            db.execute("""INSERT INTO refusals (enterprise_id, user_id, agency_id, kind, rule_id, used, max, attempted_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)""", [enterprise["id"], caller["id"], caller["agency_id"], kind,
+                                                      e.rule.id, e.used, e.max, recorded_at])
+        else:
+            inspection_id = _insert(db, caller, request, enterprise, entry, kind, counted, late, started,
+                                    recorded_at, facts, others, item_rows)
+    if refused:
+        raise refused
+    return inspection_id
+
+
+def _insert(db, caller, request, enterprise, entry, kind, counted, late, started, recorded_at, facts, others,
+            item_rows):
+    location = request.get("location") or {}
+    cursor = db.execute(
+        """INSERT INTO inspections (enterprise_id, kind, counted, entry, late, reference, reason, recheck_of,
+           started_at, recorded_at, recorded_by, lat, lon, confirm_code) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+        [enterprise["id"], kind, int(counted), entry, int(late), request.get("reference"), request.get("reason"),
+         request.get("recheck_of") if kind == "recheck" else None, now_text(started), recorded_at, caller["id"],
+         location.get("lat"), location.get("lon"), f"{secrets.randbelow(10**6):06d}"])
+    inspection_id = cursor.lastrowid
+    db.conn.executemany("INSERT INTO inspection_agencies (inspection_id, agency_id) "
+                        "SELECT ?, id FROM agencies WHERE code = ?", [(inspection_id, a) for a in facts.agencies])
+    people = [caller] + others
+    db.conn.executemany("INSERT INTO inspection_inspectors (inspection_id, user_id, cert_no) VALUES (?, ?, ?)",
+                        [(inspection_id, p["id"], p["cert_no"]) for p in people])
+    db.conn.executemany("INSERT INTO inspection_items (inspection_id, item_id) VALUES (?, ?)",
+                        [(inspection_id, i["id"]) for i in item_rows])
+    _append_journal(db, inspection_id, "start", recorded_at, {
+        "enterprise": enterprise["usci"], "kind": kind, "counted": counted, "entry": entry, "late": late,
+        "started_at": now_text(started), "agencies": facts.agencies, "inspectors": [p["username"] for p in people],
+        "items": [i["code"] for i in item_rows], "reference": request.get("reference"),
+        "recorded_by": caller["username"]})
+    return inspection_id
+
+
+def close_inspection(db, inspection_id, caller, result, findings, rectify_by, now, tz):
+    """Close an open inspection the caller takes part in, with its result."""
+    found = inspection(db, inspection_id)
+    if not found or caller["role"] != "inspector" or not participates(found, caller):
+        raise NotFound(inspection_id)
+    problems = rules.close_problems(result, findings, rectify_by, now.astimezone(tz).date())
+    if problems:
+        raise Invalid(problems)
+    at = now_text(now)
+    with immediate(db):
+        status = value(db, "SELECT status FROM inspections WHERE id = ?", [inspection_id])
+        if status != "open":
+            raise NotOpen(f"the inspection is {status}, not open")
+        rectify_text = rectify_by.isoformat() if rectify_by and result == "rectify" else None
+        db.execute("UPDATE inspections SET status = 'closed', closed_at = ?, result = ?, findings = ?, rectify_by = ? "
+                   "WHERE id = ?", [at, result, (findings or "").strip() or None, rectify_text, inspection_id])
+        _append_journal(db, inspection_id, "close", at, {"result": result, "findings": findings,
+                                                         "rectify_by": rectify_text, "by": caller["username"]})
+
+
+def void_inspection(db, inspection_id, caller, reason, now):
+    """Void an open inspection within 30 minutes of recording it (a wrong scan, a wrong firm)."""
+    found = inspection(db, inspection_id)
+    if not found or caller["role"] != "inspector" or not participates(found, caller):
+        raise NotFound(inspection_id)
+    if not (reason or "").strip():
+        raise Invalid({"reason": "say why the inspection is voided"})
+    at = now_text(now)
+    with immediate(db):
+        current = row(db, "SELECT status, recorded_at FROM inspections WHERE id = ?", [inspection_id])
+        problem = rules.void_problem(current["status"], parse_time(current["recorded_at"]), now)
+        if problem:
+            raise NotVoidable(problem)
+        db.execute("UPDATE inspections SET status = 'voided', voided_at = ?, void_reason = ? WHERE id = ?",
+                   [at, reason.strip(), inspection_id])
+        _append_journal(db, inspection_id, "void", at, {"reason": reason.strip(), "by": caller["username"]})
+
+
+def verify_journal(db):
+    """Check the whole chain and that every inspection's journal_hash is in it; return {ok, entries, head}."""
+    entries = []
+    for e in rows(db, "SELECT id, inspection_id, action, at, payload, prev_hash, hash FROM journal ORDER BY id"):
+        record = {"id": e["id"], "inspection_id": e["inspection_id"], "action": e["action"], "at": e["at"],
+                  "payload": json.loads(e["payload"])}
+        entries.append((record, e["prev_hash"], e["hash"]))
+    ok, count, head, bad = journal.verify(entries)
+    orphans = value(db, """SELECT count(*) FROM inspections WHERE journal_hash IS NULL
+                           OR journal_hash NOT IN (SELECT hash FROM journal)""")
+    expected = value(db, "SELECT count(*) FROM inspections")
+    return {"ok": ok and orphans == 0 and (expected == 0 or count > 0), "entries": count, "head": head,
+            "first_bad_entry": entries[bad][0]["id"] if bad is not None else None, "unanchored_inspections": orphans}
+
+
+def utcnow():
+    """The current instant, aware, in UTC (the only clock read of the domain; callers pass it on)."""
+    return datetime.now(timezone.utc)

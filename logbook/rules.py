@@ -1,0 +1,228 @@
+"""Pure rules of the logbook: kinds, limit windows, which limit rules apply, and the decisions.
+
+Nothing here reads the clock, the database or Flask; time, rules and facts arrive as arguments,
+so every decision can be tested as a table.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+
+COUNTED_KINDS = ("routine", "special")
+EXEMPT_KINDS = ("complaint", "referral", "monitoring", "firm_request", "emergency", "licensing", "recheck")
+VISIT = "visit"
+KINDS = COUNTED_KINDS + EXEMPT_KINDS + (VISIT,)
+RESULTS = ("no_issue", "rectify", "case_filed")
+RISK_LEVELS = ("A", "B", "C", "D")
+TARGETS = ("all", "risk", "industry", "enterprise")
+
+MAX_LATE = timedelta(days=10)          # SPEC §4: late entries up to 10 days back
+LATE_AFTER = timedelta(minutes=10)     # a start further back than this is a late entry
+FUTURE_SKEW = timedelta(minutes=5)     # tolerated clock difference of the inspector's phone
+VOID_WITHIN = timedelta(minutes=30)    # SPEC §5: void only within 30 minutes of recording
+MIN_INSPECTORS = 2                     # 两人以上执法
+
+SPECIFICITY = {"enterprise": 3, "risk": 2, "industry": 2, "all": 1}
+
+
+@dataclass(frozen=True)
+class LimitRule:
+    """At most `max` counted inspections per window, for one scope (agency or all) and one target."""
+
+    id: int
+    max: int
+    agency: str | None = None          # None: all agencies together
+    target: str = "all"                # all | risk | industry | enterprise
+    value: str | None = None           # the risk level, industry or USCI the target names
+    window: str = "year"               # year | days:N
+
+    @property
+    def scope(self):
+        """The agency code, or "all"."""
+        return self.agency or "all"
+
+    def matches(self, enterprise):
+        """True when this rule limits the enterprise (a mapping with usci, risk_level, industry)."""
+        if self.target == "all":
+            return True
+        key = {"risk": "risk_level", "industry": "industry", "enterprise": "usci"}[self.target]
+        return enterprise.get(key) == self.value
+
+    def describe(self):
+        """A short English description, e.g. "max 2 per calendar year, all agencies, risk level A"."""
+        window = "calendar year" if self.window == "year" else f"{parse_window(self.window)[1]} days"
+        target = "all enterprises" if self.target == "all" else f"{self.target} {self.value}"
+        return f"rule {self.id}: max {self.max} per {window}, {self.agency or 'all agencies'}, {target}"
+
+
+class CapReached(Exception):
+    """A counted inspection would exceed a limit rule."""
+
+    def __init__(self, rule, used):
+        self.rule, self.used, self.max = rule, used, rule.max
+        super().__init__(
+            f"cap reached: {used} of {rule.max} counted inspections already used under {rule.describe()}"
+        )
+
+
+def is_counted(kind, counted_kinds=COUNTED_KINDS):
+    """Counted kinds count against caps; exempt kinds and visits do not."""
+    return kind in counted_kinds
+
+
+def is_exempt(kind, counted_kinds=COUNTED_KINDS):
+    """Exempt kinds are inspections that need a reference and count against no rule."""
+    return kind != VISIT and kind not in counted_kinds
+
+
+def parse_window(text):
+    """"year" -> ("year", None); "days:N" -> ("days", N); anything else raises ValueError."""
+    if text == "year":
+        return ("year", None)
+    if isinstance(text, str) and text.startswith("days:") and text[5:].isdigit() and int(text[5:]) > 0:
+        return ("days", int(text[5:]))
+    raise ValueError(f"window must be 'year' or 'days:N' with N > 0, not {text!r}")
+
+
+def year_bounds(year, tz):
+    """The calendar year in the time zone, as aware UTC datetimes [start, end)."""
+    start = datetime(year, 1, 1, tzinfo=tz).astimezone(timezone.utc)
+    end = datetime(year + 1, 1, 1, tzinfo=tz).astimezone(timezone.utc)
+    return start, end
+
+
+def window_bounds(window, at, tz):
+    """The window of a rule that contains the instant `at`, as UTC datetimes [start, end)."""
+    kind, days = parse_window(window)
+    if kind == "year":
+        return year_bounds(at.astimezone(tz).year, tz)
+    at = at.astimezone(timezone.utc)
+    return at - timedelta(days=days) + timedelta(microseconds=1), at + timedelta(microseconds=1)
+
+
+def applicable_rules(rules, enterprise, agencies=None):
+    """The rules that limit this enterprise: per (scope, window) the most specific match, ties to the lower max.
+
+    With `agencies`, only the all-agency scope and those agencies' scopes are kept.
+    """
+    chosen = {}
+    for rule in rules:
+        if not rule.matches(enterprise):
+            continue
+        if agencies is not None and rule.agency is not None and rule.agency not in agencies:
+            continue
+        key = (rule.scope, rule.window)
+        best = chosen.get(key)
+        rank = (SPECIFICITY[rule.target], -rule.max)
+        if best is None or rank > (SPECIFICITY[best.target], -best.max):
+            chosen[key] = rule
+    return sorted(chosen.values(), key=lambda r: (r.agency is not None, r.agency or "", r.window, r.id))
+
+
+def check_caps(usages):
+    """Raise CapReached for the first (rule, used) pair where one more inspection would exceed the max."""
+    for rule, used in usages:
+        if used + 1 > rule.max:
+            raise CapReached(rule, used)
+
+
+def certificate_valid(cert_no, cert_expires_on, on_day):
+    """A certificate is valid on a day when it has a number and expires on or after that day."""
+    if not cert_no or not cert_expires_on:
+        return False
+    expires = cert_expires_on if isinstance(cert_expires_on, date) else date.fromisoformat(cert_expires_on)
+    return on_day <= expires
+
+
+def lateness(started_at, now):
+    """(late, problem): a start too far back or in the future is a problem; one well past is late."""
+    if started_at > now + FUTURE_SKEW:
+        return False, "the start time is in the future"
+    if started_at < now - MAX_LATE:
+        return False, "a late entry may go back at most 10 days"
+    return started_at < now - LATE_AFTER, None
+
+
+@dataclass
+class Facts:
+    """What the database knows about a proposed inspection, gathered before the rules decide."""
+
+    kind: str
+    agencies: list                      # requested agency codes
+    known_agencies: set                 # codes of agencies that exist and are active
+    caller_agency: str | None
+    inspectors: list                    # [{username, agency, cert_no, cert_expires_on}] incl. the caller
+    unknown_inspectors: list            # requested usernames that are not active inspectors
+    items: list                         # requested item codes
+    item_agencies: dict                 # item code -> agency code, for active items only
+    reference: str | None
+    reason: str | None
+    late: bool
+    recheck_target: dict | None = None  # {enterprise_id, status, result} of recheck_of, or None
+    enterprise_id: int | None = None
+    recheck_of: int | None = None
+    day: date | None = None
+    counted_kinds: tuple = COUNTED_KINDS
+    problems: dict = field(default_factory=dict)
+
+
+def inspection_problems(f):
+    """Per-field messages for everything wrong with a proposed inspection (SPEC §4, rule 3); empty if fine."""
+    problems = dict(f.problems)
+    unknown = [a for a in f.agencies if a not in f.known_agencies]
+    if unknown:
+        problems["agencies"] = f"unknown agency: {', '.join(unknown)}"
+    elif f.caller_agency not in f.agencies:
+        problems["agencies"] = "your own agency must take part"
+    if f.unknown_inspectors:
+        problems["inspectors"] = f"not an active inspector: {', '.join(f.unknown_inspectors)}"
+    elif f.kind != VISIT:
+        outsiders = [i["username"] for i in f.inspectors if i["agency"] not in f.agencies]
+        certified = [i for i in f.inspectors
+                     if certificate_valid(i["cert_no"], i["cert_expires_on"], f.day)]
+        if outsiders:
+            problems["inspectors"] = f"not of a participating agency: {', '.join(outsiders)}"
+        elif len(certified) < MIN_INSPECTORS:
+            problems["inspectors"] = (f"at least {MIN_INSPECTORS} inspectors with a valid certificate "
+                                      f"must take part; {len(certified)} do")
+    if f.kind != VISIT:
+        if not f.items:
+            problems["items"] = "name at least one item of the inspection list (清单之外无检查)"
+        else:
+            outside = [c for c in f.items if f.item_agencies.get(c) not in f.agencies]
+            if outside:
+                problems["items"] = f"not on a participating agency's active list: {', '.join(outside)}"
+    if is_exempt(f.kind, f.counted_kinds) and not (f.reference or "").strip():
+        problems["reference"] = f"a {f.kind} inspection needs a reference (complaint or document number)"
+    if f.kind == "recheck":
+        t = f.recheck_target
+        if f.recheck_of is None:
+            problems["recheck_of"] = "a recheck must name the inspection it rechecks"
+        elif not t or t["enterprise_id"] != f.enterprise_id or t["result"] != "rectify":
+            problems["recheck_of"] = "no earlier inspection of this enterprise ended in rectify with that id"
+    if f.late and not (f.reason or "").strip():
+        problems["reason"] = "a late entry needs a reason"
+    return problems
+
+
+def close_problems(result, findings, rectify_by, today):
+    """Per-field messages for closing an inspection; empty if fine."""
+    problems = {}
+    if result not in RESULTS:
+        problems["result"] = f"result must be one of {', '.join(RESULTS)}"
+    if result != "no_issue" and not (findings or "").strip():
+        problems["findings"] = "findings are required unless the result is no_issue"
+    if result == "rectify":
+        if rectify_by is None:
+            problems["rectify_by"] = "a rectification deadline is required"
+        elif rectify_by < today:
+            problems["rectify_by"] = "the rectification deadline cannot be in the past"
+    return problems
+
+
+def void_problem(status, recorded_at, now):
+    """Why an inspection cannot be voided now, or None."""
+    if status != "open":
+        return "only an open inspection can be voided"
+    if now - recorded_at > VOID_WITHIN:
+        return "an inspection can be voided only within 30 minutes of being recorded"
+    return None

@@ -1,0 +1,58 @@
+"""Settings are data: each has a default and help text, and is read from a LOGBOOK_* environment variable."""
+
+import os
+import secrets
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: its name (without the LOGBOOK_ prefix), default, type and help text."""
+
+    name: str
+    default: object
+    help: str
+    type: type = str
+
+
+SETTINGS = [
+    Setting("DATABASE", "instance/logbook.db", "Path of the SQLite database file (created by `flask init-db`)."),
+    Setting("SECRET_KEY", None, "Key that signs sessions and CSRF tokens. If unset, one is generated once and "
+            "kept in instance/secret_key, outside git."),
+    Setting("BASE_URL", "http://127.0.0.1:5000", "Public address of this installation; every QR code encodes "
+            "BASE_URL/q/<token>, so set it before printing posters."),
+    Setting("TIMEZONE", "Asia/Shanghai", "Time zone of calendar-year windows and of dates shown to people."),
+    Setting("COUNTED_KINDS", "routine,special", "Inspection kinds that count against limit rules; all other kinds "
+            "except `visit` are exempt and need a reference."),
+    Setting("TOKEN_HOURS", 12, "Hours an API bearer token stays valid.", int),
+    Setting("LOGIN_ATTEMPTS", 10, "Failed logins for one username within LOGIN_WINDOW_MINUTES before further "
+            "attempts answer 429.", int),
+    Setting("LOGIN_WINDOW_MINUTES", 15, "Length of the failed-login window.", int),
+    Setting("PASSWORD_HASH", "scrypt", "Werkzeug password hashing method (tests use a cheaper one).", str),
+]
+
+
+def from_environment(environ=None):
+    """The settings as a mapping of Flask config keys (LOGBOOK_*) to values, defaults filled in."""
+    environ = os.environ if environ is None else environ
+    config = {}
+    for setting in SETTINGS:
+        raw = environ.get(f"LOGBOOK_{setting.name}")
+        value = setting.default if raw in (None, "") else setting.type(raw)
+        config[f"LOGBOOK_{setting.name}"] = value
+    return config
+
+
+def instance_secret(instance_path):
+    """Read the generated secret key from the instance folder, creating it once if missing."""
+    path = os.path.join(instance_path, "secret_key")
+    os.makedirs(instance_path, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+    with open(path) as f:
+        return f.read().strip()

@@ -1,0 +1,62 @@
+"""The Flask layer: one blueprint per audience. Views parse a request, call one logbook function, render."""
+
+from datetime import datetime, timezone
+from functools import wraps
+
+from flask import abort, current_app
+from flask_login import current_user
+
+from logbook import db
+
+
+def database():
+    """This thread's long-lived connection to the configured database."""
+    return db.for_thread(current_app.config["LOGBOOK_DATABASE"])
+
+
+def now():
+    """The current instant (aware, UTC); the one place the web layer reads the clock."""
+    return datetime.now(timezone.utc)
+
+
+def tz():
+    """The installation's time zone."""
+    return current_app.config["LOGBOOK_TZ"]
+
+
+def counted_kinds():
+    """The inspection kinds that count against limit rules."""
+    return current_app.config["LOGBOOK_COUNTED"]
+
+
+def role_required(*roles):
+    """Pages for some roles only: anonymous users go to login; other roles get 404 (nothing leaks)."""
+    def decorate(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return current_app.login_manager.unauthorized()
+            if current_user.role not in roles:
+                abort(404)
+            return view(*args, **kwargs)
+        return wrapped
+    return decorate
+
+
+def local_time(stored):
+    """A stored UTC timestamp as local time for people, e.g. 2026-03-01 09:30."""
+    if not stored:
+        return ""
+    return db.parse_time(stored).astimezone(tz()).strftime("%Y-%m-%d %H:%M")
+
+
+def install_template_helpers(app):
+    """Filters and globals the templates share."""
+    from flask_babel import get_locale
+
+    from .forms import KIND_LABELS, RESULT_LABELS
+
+    app.add_template_filter(local_time, "local_time")
+    app.add_template_global(lambda: get_locale().language if get_locale() else "zh", "current_locale")
+    app.add_template_global(KIND_LABELS, "KIND_LABELS")
+    app.add_template_global(RESULT_LABELS, "RESULT_LABELS")

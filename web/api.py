@@ -1,0 +1,207 @@
+"""The JSON API under /api/v1 (SPEC §5): bearer tokens, scanning and the inspector's inspection actions."""
+
+from flask import current_app, g, request
+from flask_smorest import Api, Blueprint
+
+from logbook import accounts, enterprises, inspections, rules
+from logbook.db import immediate
+
+from . import counted_kinds, database, now, schemas, tz
+from .errors import api_error
+
+blp = Blueprint("api", __name__, url_prefix="/api/v1", description="Scan-to-enter inspection logbook")
+PUBLIC_ENDPOINTS = {"api.tokens"}
+AUTH = [{"bearerAuth": []}]
+
+
+class LogbookApi(Api):
+    """flask-smorest's Api, documenting our error shape as the default error response."""
+
+    ERROR_SCHEMA = schemas.ErrorSchema
+
+
+def document_security(spec):
+    """Declare the bearer scheme in the OpenAPI document."""
+    spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+
+
+# ---- authentication and errors -------------------------------------------------------------------
+
+@blp.before_request
+def authenticate():
+    """Every endpoint but token issuing needs a valid bearer token; checked before anything is looked up."""
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    header = request.headers.get("Authorization", "")
+    token = header[7:].strip() if header[:7].lower() == "bearer " else None
+    user = accounts.user_for_token(database(), token, now()) if token and len(token) < 200 else None
+    if user is None:
+        return api_error(401, "unauthorized", "a valid bearer token is required (POST /api/v1/tokens)")
+    g.api_user = user
+    return None
+
+
+def caller(*roles):
+    """The authenticated user, or a 404 (existence does not leak) when their role may not use this endpoint."""
+    user = g.api_user
+    if user["role"] not in roles:
+        raise inspections.NotFound()
+    return user
+
+
+@blp.errorhandler(inspections.UnknownCode)
+def unknown_code(e):
+    return api_error(404, "unknown_code", str(e), replaced=e.replaced)
+
+
+@blp.errorhandler(inspections.NotFound)
+def not_found(e):
+    return api_error(404, "not_found", "no such inspection")
+
+
+@blp.errorhandler(inspections.Invalid)
+def invalid(e):
+    return api_error(422, "invalid", f"the request is not valid: {e}", fields=e.fields)
+
+
+@blp.errorhandler(inspections.CertificateInvalid)
+def certificate_invalid(e):
+    return api_error(403, "certificate_invalid", str(e))
+
+
+@blp.errorhandler(rules.CapReached)
+def cap_reached(e):
+    return api_error(409, "cap_reached", str(e), rule_id=e.rule.id, used=e.used, max=e.max)
+
+
+@blp.errorhandler(inspections.NotOpen)
+def not_open(e):
+    return api_error(409, "not_open", str(e))
+
+
+@blp.errorhandler(inspections.NotVoidable)
+def not_voidable(e):
+    return api_error(409, "not_voidable", str(e))
+
+
+def inspection_json(found, viewer):
+    """An inspection as the contract shows it; confirm_code only for its participating inspectors."""
+    shown = dict(found)
+    if not (viewer["role"] == "inspector" and inspections.participates(found, viewer)):
+        shown.pop("confirm_code", None)
+    return shown
+
+
+ERRORS = {401: "no or bad bearer token", 404: "not found or not yours", 422: "invalid body"}
+
+
+def documented(*statuses):
+    """Document error responses with the shared error schema."""
+    def decorate(view):
+        for status in statuses:
+            view = blp.alt_response(status, schema=schemas.ErrorSchema, description=ERRORS.get(status, ""))(view)
+        return view
+    return decorate
+
+
+# ---- endpoints -------------------------------------------------------------------------------------
+
+@blp.route("/tokens", methods=["POST"], endpoint="tokens")
+@blp.arguments(schemas.TokenRequest)
+@blp.response(201, schemas.TokenResponse)
+@documented(401, 429)
+def issue_token(body):
+    """Exchange a username and password for a bearer token."""
+    db = database()
+    config = current_app.config
+    try:
+        with immediate(db):
+            user = accounts.authenticate(db, body["username"], body["password"], now(),
+                                         config["LOGBOOK_LOGIN_ATTEMPTS"], config["LOGBOOK_LOGIN_WINDOW_MINUTES"])
+            if user is None:
+                return api_error(401, "bad_credentials", "wrong username or password")
+            token, expires_at = accounts.issue_token(db, user["id"], now(), config["LOGBOOK_TOKEN_HOURS"])
+    except accounts.TooManyAttempts:
+        return api_error(429, "too_many_requests", "too many failed logins for this user; try again later")
+    return {"token": token, "role": user["role"], "expires_at": expires_at}
+
+
+@blp.route("/scan/<string:qr_token>", methods=["GET"])
+@blp.response(200, schemas.ScanResponse)
+@documented(401, 404)
+@blp.doc(security=AUTH)
+def scan(qr_token):
+    """What an inspector sees on scanning a firm's code: the firm, its quota and this year's inspections."""
+    user = caller("inspector")
+    db = database()
+    found, replaced = enterprises.by_qr_token(db, qr_token)
+    if replaced:
+        raise inspections.UnknownCode("this code has been replaced; scan the enterprise's current poster", True)
+    if not found:
+        raise inspections.UnknownCode()
+    at = now()
+    start, end = rules.year_bounds(at.astimezone(tz()).year, tz())
+    recent = inspections.inspections_between(db, found["id"], start, end)
+    return {"enterprise": found, "year": at.astimezone(tz()).year,
+            "quota": inspections.quota(db, found, at, tz(), counted_kinds()),
+            "recent": [inspection_json(r, user) for r in recent]}
+
+
+@blp.route("/inspections", methods=["POST"])
+@blp.arguments(schemas.InspectionRequest)
+@blp.response(201, schemas.Inspection)
+@documented(401, 403, 404, 409, 422)
+@blp.doc(security=AUTH)
+def start_inspection(body):
+    """Scan-to-enter: decide under the firm's limits and record the inspection in one atomic step."""
+    user = caller("inspector")
+    db = database()
+    inspection_id = inspections.record_inspection(db, user, body, now(), tz(), counted_kinds())
+    return inspection_json(inspections.inspection(db, inspection_id), user)
+
+
+@blp.route("/inspections/<int:inspection_id>", methods=["GET"])
+@blp.response(200, schemas.Inspection)
+@documented(401, 404)
+@blp.doc(security=AUTH)
+def get_inspection(inspection_id):
+    """One inspection, for its inspectors, the enterprise's firm users and supervisors."""
+    user = g.api_user
+    return inspection_json(inspections.inspection_for(database(), inspection_id, user), user)
+
+
+@blp.route("/inspections/<int:inspection_id>/close", methods=["POST"])
+@blp.arguments(schemas.CloseRequest)
+@blp.response(200, schemas.Inspection)
+@documented(401, 404, 409, 422)
+@blp.doc(security=AUTH)
+def close(body, inspection_id):
+    """Close an open inspection with its result."""
+    user = caller("inspector")
+    db = database()
+    inspections.close_inspection(db, inspection_id, user, body["result"], body.get("findings"),
+                                 body.get("rectify_by"), now(), tz())
+    return inspection_json(inspections.inspection(db, inspection_id), user)
+
+
+@blp.route("/inspections/<int:inspection_id>/void", methods=["POST"])
+@blp.arguments(schemas.VoidRequest)
+@blp.response(200, schemas.Inspection)
+@documented(401, 404, 409, 422)
+@blp.doc(security=AUTH)
+def void(body, inspection_id):
+    """Void an open inspection within 30 minutes of recording it."""
+    user = caller("inspector")
+    db = database()
+    inspections.void_inspection(db, inspection_id, user, body["reason"], now())
+    return inspection_json(inspections.inspection(db, inspection_id), user)
+
+
+@blp.route("/journal/verify", methods=["GET"])
+@blp.response(200, schemas.JournalStatus)
+@documented(401, 404)
+@blp.doc(security=AUTH)
+def verify_journal():
+    """Check the hash chain of the journal."""
+    caller("supervisor")
+    return inspections.verify_journal(database())

@@ -1,0 +1,184 @@
+"""The command line of SPEC §6: `flask init-db`, `flask demo`, and the agencies, items, users,
+enterprises, rules and journal groups."""
+
+import os
+import sys
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from logbook import accounts, agencies, db, demo, enterprises, inspections, limits
+
+from . import database, now, tz
+
+agencies_cli = AppGroup("agencies", help="Manage enforcement agencies (执法主体).")
+items_cli = AppGroup("items", help="Manage agencies' inspection item lists (检查事项清单).")
+users_cli = AppGroup("users", help="Manage users: inspectors, firm users, supervisors, admins.")
+enterprises_cli = AppGroup("enterprises", help="Import enterprises and print their scan URLs.")
+rules_cli = AppGroup("rules", help="Manage limit rules (max inspections per window).")
+journal_cli = AppGroup("journal", help="Check the tamper-evident journal.")
+
+
+def fail(message):
+    """Print an error on stderr and exit 1."""
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(1)
+
+
+@click.command("init-db")
+def init_db():
+    """Create or migrate the database; safe to rerun, never drops data."""
+    path = current_app.config["LOGBOOK_DATABASE"]
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    db.migrate(database())
+    click.echo(f"Database ready: {path}")
+
+
+@click.command("demo")
+def load_demo():
+    """Load demo data (idempotent) and print its logins."""
+    store = database()
+    db.migrate(store)
+    at = now()
+    logins = demo.load(store, at.astimezone(tz()).date(), at, tz(), current_app.config["LOGBOOK_PASSWORD_HASH"])
+    click.echo(f"Demo data loaded. Every demo login uses the password: {demo.PASSWORD}")
+    for username, role, name in logins:
+        click.echo(f"  {role:<11} {username:<14} {name}")
+    first = enterprises.by_usci(store, demo.demo_usci(demo.ENTERPRISES[0][0]))
+    click.echo(f"Scan URL of {first['name']}: "
+               f"{enterprises.scan_url(current_app.config['LOGBOOK_BASE_URL'], first['qr_token'])}")
+
+
+@agencies_cli.command("add")
+@click.argument("code")
+@click.argument("name")
+def agencies_add(code, name):
+    """Add an agency (or rename an existing code)."""
+    try:
+        agencies.add_agency(database(), code, name)
+    except agencies.DirectoryError as e:
+        fail(e)
+    click.echo(f"Agency {code.upper()} saved.")
+
+
+@items_cli.command("add")
+@click.argument("agency_code")
+@click.argument("item_code")
+@click.argument("name")
+@click.option("--basis", help="Legal basis (执法依据) of the item.")
+def items_add(agency_code, item_code, name, basis):
+    """Add an item to an agency's inspection list."""
+    try:
+        agencies.add_item(database(), agency_code, item_code, name, basis)
+    except agencies.DirectoryError as e:
+        fail(e)
+    click.echo(f"Item {item_code} saved.")
+
+
+@users_cli.command("add")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(accounts.ROLES))
+@click.option("--name", default="", help="Full name shown to others.")
+@click.option("--agency", help="Agency code (inspectors).")
+@click.option("--cert-no", help="Enforcement certificate number (inspectors).")
+@click.option("--cert-expires", help="Certificate expiry date, YYYY-MM-DD.")
+@click.option("--usci", "usci_code", help="The enterprise a firm user acts for.")
+def users_add(username, role, name, agency, cert_no, cert_expires, usci_code):
+    """Add a user; the password comes from LOGBOOK_PASSWORD if set, else it is prompted for."""
+    if cert_expires:
+        from datetime import date
+        try:
+            date.fromisoformat(cert_expires)
+        except ValueError:
+            fail("--cert-expires must be a date as YYYY-MM-DD")
+    password = os.environ.get("LOGBOOK_PASSWORD") or click.prompt("Password", hide_input=True,
+                                                                   confirmation_prompt=True)
+    try:
+        accounts.add_user(database(), username, password, role, name=name, agency=agency, cert_no=cert_no,
+                          cert_expires_on=cert_expires, usci_code=usci_code,
+                          hash_method=current_app.config["LOGBOOK_PASSWORD_HASH"])
+    except accounts.AccountError as e:
+        fail(e)
+    click.echo(f"User {username} ({role}) added.")
+
+
+@enterprises_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def enterprises_import(file):
+    """Import enterprises from CSV (usci,name[,address,industry,risk_level,lat,lon]); all or nothing."""
+    try:
+        with open(file, encoding="utf-8-sig") as f:
+            text = f.read()
+    except UnicodeDecodeError as e:
+        fail(f"the file is not UTF-8 (byte {e.start}); save it as UTF-8 and try again")
+    try:
+        parsed = enterprises.parse_csv(text)
+    except enterprises.ImportFailed as e:
+        for problem in e.problems:
+            click.echo(problem, err=True)
+        fail(f"{len(e.problems)} bad line(s); nothing was imported")
+    with click.progressbar(length=len(parsed), label="Importing", file=sys.stderr) as bar:
+        added, updated = enterprises.import_enterprises(database(), parsed, progress=bar.update)
+    click.echo(f"Imported {len(parsed)} enterprises: {added} new, {updated} updated.")
+
+
+@enterprises_cli.command("url")
+@click.argument("usci")
+def enterprises_url(usci):
+    """Print the enterprise's scan URL (the content of its QR code)."""
+    found = enterprises.by_usci(database(), usci)
+    if not found:
+        fail(f"no enterprise with USCI {usci}")
+    click.echo(enterprises.scan_url(current_app.config["LOGBOOK_BASE_URL"], found["qr_token"]))
+
+
+@enterprises_cli.command("rotate")
+@click.argument("usci")
+def enterprises_rotate(usci):
+    """Replace the enterprise's QR token; old posters then say the code has been replaced."""
+    found = enterprises.by_usci(database(), usci)
+    if not found:
+        fail(f"no enterprise with USCI {usci}")
+    token = enterprises.rotate_qr_token(database(), found["id"])
+    click.echo(enterprises.scan_url(current_app.config["LOGBOOK_BASE_URL"], token))
+
+
+@rules_cli.command("add")
+@click.option("--max", "max_count", required=True, type=click.IntRange(min=0), help="Most inspections allowed.")
+@click.option("--agency", help="Limit one agency (default: all agencies together).")
+@click.option("--risk", help="Only enterprises of this risk level (A-D).")
+@click.option("--industry", help="Only enterprises of this industry.")
+@click.option("--usci", "usci_code", help="Only this enterprise (max 0 white-lists it).")
+@click.option("--window", default="year", show_default=True, help="year (calendar year) or days:N (rolling).")
+def rules_add(max_count, agency, risk, industry, usci_code, window):
+    """Add a limit rule."""
+    try:
+        rule_id = limits.add_rule(database(), max_count, agency, risk, industry, usci_code, window)
+    except limits.RuleError as e:
+        fail(e)
+    click.echo(f"Rule {rule_id} added.")
+
+
+@rules_cli.command("list")
+def rules_list():
+    """List the active limit rules."""
+    for rule in limits.active_rules(database()):
+        click.echo(rule.describe())
+
+
+@journal_cli.command("verify")
+def journal_verify():
+    """Check the journal's hash chain; exit status 0 only if it is intact."""
+    status = inspections.verify_journal(database())
+    if status["ok"]:
+        click.echo(f"Journal intact: {status['entries']} entries, head {status['head']}")
+        return
+    click.echo(f"Journal BROKEN: {status}", err=True)
+    sys.exit(1)
+
+
+def register(app):
+    """Attach every command to the app's `flask` CLI."""
+    for command in (init_db, load_demo, agencies_cli, items_cli, users_cli, enterprises_cli, rules_cli, journal_cli):
+        app.cli.add_command(command)

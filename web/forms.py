@@ -1,0 +1,63 @@
+"""The web forms (Flask-WTF: every form carries a CSRF token)."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (DateField, DateTimeLocalField, IntegerField, PasswordField, SelectField,
+                     SelectMultipleField, StringField, TextAreaField)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from logbook import rules
+
+
+class CheckboxList(SelectMultipleField):
+    """A multiple choice shown as checkboxes, which thumbs handle better than a multi-select."""
+
+    widget = ListWidget(html_tag="ul", prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class LoginForm(FlaskForm):
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
+
+
+KIND_LABELS = {
+    "routine": _l("Routine (日常)"), "special": _l("Special campaign (专项)"),
+    "complaint": _l("Complaint or report (投诉举报)"), "referral": _l("Referral (转办交办)"),
+    "monitoring": _l("Data-monitoring lead (数据监测线索)"), "firm_request": _l("At the firm's request"),
+    "emergency": _l("Emergency (突发事件)"), "licensing": _l("Licensing on-site check"),
+    "recheck": _l("Recheck of rectification (整改复查)"), "visit": _l("Service visit, not an inspection"),
+}
+RESULT_LABELS = {"no_issue": _l("No issue found"), "rectify": _l("Rectification ordered"),
+                 "case_filed": _l("Case filed")}
+
+
+class StartForm(FlaskForm):
+    kind = SelectField(_l("Kind"), choices=[(k, KIND_LABELS[k]) for k in rules.KINDS], default="routine")
+    agencies = CheckboxList(_l("Participating agencies"))
+    inspectors = CheckboxList(_l("Co-inspectors"))
+    items = CheckboxList(_l("Items to check"))
+    reference = StringField(_l("Reference (complaint or document number)"), validators=[Optional(), Length(max=200)])
+    recheck_of = IntegerField(_l("Number of the inspection being rechecked"),
+                              validators=[Optional(), NumberRange(min=1, max=2**62)])
+    started_at = DateTimeLocalField(_l("Started at (only for a late entry)"), validators=[Optional()],
+                                    format="%Y-%m-%dT%H:%M")
+    reason = TextAreaField(_l("Reason for a late entry"), validators=[Optional(), Length(max=1000)])
+
+
+class CloseForm(FlaskForm):
+    result = SelectField(_l("Result"), choices=[(k, v) for k, v in RESULT_LABELS.items()])
+    findings = TextAreaField(_l("Findings"), validators=[Optional(), Length(max=10000)])
+    rectify_by = DateField(_l("Rectify by"), validators=[Optional()])
+
+
+class VoidForm(FlaskForm):
+    reason = StringField(_l("Why void it?"), validators=[DataRequired(), Length(max=1000)])
+
+
+class SearchForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET search changes nothing
+
+    q = StringField(_l("USCI or enterprise name"), validators=[DataRequired(), Length(max=100)])

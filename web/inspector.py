@@ -1,0 +1,173 @@
+"""The inspector's pages: the scan page with its start form, manual entry, and an inspection's own page."""
+
+from datetime import timezone
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from logbook import accounts, agencies, enterprises, inspections, qr, rules
+from logbook.db import parse_time
+
+from . import counted_kinds, database, now, role_required, tz
+from .forms import CloseForm, SearchForm, StartForm, VoidForm
+
+bp = Blueprint("inspector", __name__, url_prefix="/inspector")
+
+
+def start_form(db, data=None):
+    """The start form with its choices: every agency, inspectors of the agencies, every active item."""
+    form = StartForm(formdata=data)
+    every_agency = agencies.agencies(db)
+    form.agencies.choices = [(a["code"], f"{a['name']} ({a['code']})") for a in every_agency]
+    form.inspectors.choices = [(u["username"], f"{u['name']} · {u['agency']} · {u['cert_no'] or '-'}")
+                               for u in accounts.inspectors_of(db, [a["code"] for a in every_agency])
+                               if u["id"] != current_user.id]
+    form.items.choices = [(i["code"], f"{i['name']} ({i['agency']} {i['code']})") for i in agencies.items(db)]
+    if data is None:
+        form.agencies.data = [current_user.agency]
+    return form
+
+
+def render_scan(enterprise, entry, token=None, form=None, problems=None, message=None, status=200):
+    """The one-screen scan page: who the firm is, the quota meter, this year's inspections, the start form."""
+    db = database()
+    at = now()
+    start, end = rules.year_bounds(at.astimezone(tz()).year, tz())
+    return render_template(
+        "inspector/scan.html", enterprise=enterprise, entry=entry, token=token,
+        quota=inspections.quota(db, enterprise, at, tz(), counted_kinds()),
+        recent=inspections.inspections_between(db, enterprise["id"], start, end),
+        form=form or start_form(db), problems=problems or {}, message=message), status
+
+
+@bp.route("/")
+@role_required("inspector")
+def home():
+    """My open inspections, and the manual search for a firm whose poster is missing."""
+    return render_template("inspector/home.html", form=SearchForm(request.args),
+                           open_inspections=inspections.open_inspections_of(database(), current_user.id))
+
+
+@bp.route("/search")
+@role_required("inspector")
+def search():
+    """Find an enterprise by USCI or name for manual entry."""
+    form = SearchForm(request.args)
+    found = enterprises.search(database(), form.q.data) if form.validate() else []
+    return render_template("inspector/search.html", form=form, found=found)
+
+
+@bp.route("/manual/<usci>")
+@role_required("inspector")
+def manual(usci):
+    """The scan page for an enterprise found by search; the inspection will be flagged as manual entry."""
+    found = enterprises.by_usci(database(), usci[:40])
+    if not found:
+        abort(404)
+    return render_scan(found, entry="manual")
+
+
+@bp.route("/start", methods=["POST"])
+@role_required("inspector")
+def start():
+    """Record an inspection from the scan page's form, or show the page again with what is wrong."""
+    db = database()
+    token, usci = request.form.get("qr_token"), request.form.get("usci")
+    found = (enterprises.by_qr_token(db, token[:64])[0] if token else enterprises.by_usci(db, (usci or "")[:40]))
+    if not found:
+        abort(404)
+    entry = "scan" if token else "manual"
+    form = start_form(db, request.form)
+    if not form.validate():
+        if "csrf_token" in form.errors:
+            abort(400)
+        return render_scan(found, entry, token, form, problems={k: " ".join(v) for k, v in form.errors.items()},
+                           status=422)
+    started_at = form.started_at.data.replace(tzinfo=tz()).astimezone(timezone.utc) if form.started_at.data else None
+    body = {"qr_token": token, "usci": None if token else found["usci"], "kind": form.kind.data,
+            "agencies": form.agencies.data, "inspectors": form.inspectors.data, "items": form.items.data,
+            "reference": form.reference.data, "reason": form.reason.data, "recheck_of": form.recheck_of.data,
+            "started_at": started_at}
+    try:
+        inspection_id = inspections.record_inspection(db, current_user.row, body, now(), tz(), counted_kinds())
+    except inspections.Invalid as e:
+        return render_scan(found, entry, token, form, problems=e.fields, status=422)
+    except inspections.CertificateInvalid:
+        return render_scan(found, entry, token, form, status=403,
+                           message=_("Your enforcement certificate is missing or expired; you cannot start an inspection."))
+    except inspections.UnknownCode:
+        abort(404)
+    except rules.CapReached as e:
+        scope = e.rule.agency or _("all agencies together")
+        return render_scan(found, entry, token, form, status=409, message=_(
+            "Refused: this enterprise has already had %(used)s of at most %(max)s counted inspections in this "
+            "window (rule %(rule)s, %(scope)s). The attempt has been recorded for the supervisor.",
+            used=e.used, max=e.max, rule=e.rule.id, scope=scope))
+    flash(_("Inspection recorded. Show the confirmation code to the enterprise."), "success")
+    return redirect(url_for("inspector.inspection", inspection_id=inspection_id))
+
+
+def my_inspection(inspection_id):
+    """The inspection if the current inspector takes part in it, else 404."""
+    found = inspections.inspection(database(), inspection_id)
+    if not found or not inspections.participates(found, current_user.row):
+        abort(404)
+    return found
+
+
+@bp.route("/inspections/<int:inspection_id>")
+@role_required("inspector")
+def inspection(inspection_id):
+    """An inspection: facts, the confirmation code with its QR, and the close and void forms."""
+    found = my_inspection(inspection_id)
+    confirm_url = (f"{current_app.config['LOGBOOK_BASE_URL'].rstrip('/')}/firm/confirm/{inspection_id}"
+                   f"?code={found['confirm_code']}")
+    voidable = rules.void_problem(found["status"], parse_time(found["recorded_at"]), now()) is None
+    return render_template("inspector/inspection.html", inspection=found, confirm_qr=qr.svg(confirm_url),
+                           close_form=CloseForm(), void_form=VoidForm(), voidable=voidable)
+
+
+@bp.route("/inspections/<int:inspection_id>/close", methods=["POST"])
+@role_required("inspector")
+def close(inspection_id):
+    """Close the inspection with its result."""
+    found = my_inspection(inspection_id)
+    form = CloseForm()
+    if form.validate():
+        try:
+            inspections.close_inspection(database(), inspection_id, current_user.row, form.result.data,
+                                         form.findings.data, form.rectify_by.data, now(), tz())
+        except inspections.Invalid as e:
+            for field, problem in e.fields.items():
+                getattr(form, field).errors = [problem]
+        except inspections.NotOpen:
+            flash(_("This inspection is no longer open."), "error")
+            return redirect(url_for("inspector.inspection", inspection_id=inspection_id))
+        else:
+            flash(_("Inspection closed."), "success")
+            return redirect(url_for("inspector.inspection", inspection_id=inspection_id))
+    elif "csrf_token" in form.errors:
+        abort(400)
+    return render_template("inspector/inspection.html", inspection=found, confirm_qr=None, close_form=form,
+                           void_form=VoidForm(), voidable=False), 422
+
+
+@bp.route("/inspections/<int:inspection_id>/void", methods=["POST"])
+@role_required("inspector")
+def void(inspection_id):
+    """Void the inspection (within 30 minutes of recording it)."""
+    my_inspection(inspection_id)
+    form = VoidForm()
+    if not form.validate():
+        if "csrf_token" in form.errors:
+            abort(400)
+        flash(_("Say why the inspection is voided."), "error")
+        return redirect(url_for("inspector.inspection", inspection_id=inspection_id))
+    try:
+        inspections.void_inspection(database(), inspection_id, current_user.row, form.reason.data, now())
+    except inspections.NotVoidable:
+        flash(_("An inspection can be voided only while open and within 30 minutes of being recorded."), "error")
+    else:
+        flash(_("Inspection voided."), "success")
+    return redirect(url_for("inspector.inspection", inspection_id=inspection_id))

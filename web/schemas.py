@@ -1,0 +1,175 @@
+"""The API's request and response schemas; the same classes validate requests and generate the OpenAPI document."""
+
+from datetime import date
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from logbook import rules
+
+ID_RANGE = validate.Range(min=1, max=2**62)
+
+
+class Text(fields.String):
+    """A string that SQLite can store: valid UTF-8 (no lone surrogates) and no NUL characters."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ma.ValidationError("text must be valid Unicode") from None
+        if "\x00" in text:
+            raise ma.ValidationError("text must not contain NUL characters")
+        return text
+
+
+def _plausible_time(moment):
+    if not 2000 <= moment.year <= 2100:
+        raise ma.ValidationError("the time must lie between the years 2000 and 2100")
+
+
+def _plausible_date(day):
+    if not date(2000, 1, 1) <= day <= date(2100, 12, 31):
+        raise ma.ValidationError("the date must lie between the years 2000 and 2100")
+
+
+class Strict(ma.Schema):
+    """Unknown fields are refused, so a typo in a field name never passes silently."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+
+class TokenRequest(Strict):
+    username = Text(required=True, validate=validate.Length(1, 64))
+    password = Text(required=True, validate=validate.Length(1, 256))
+
+
+class TokenResponse(ma.Schema):
+    token = fields.String()
+    role = fields.String()
+    expires_at = fields.String()
+
+
+class Location(Strict):
+    lat = fields.Float(required=True, validate=validate.Range(-90, 90))
+    lon = fields.Float(required=True, validate=validate.Range(-180, 180))
+
+
+class InspectionRequest(Strict):
+    qr_token = Text(validate=validate.Length(1, 64), metadata={"description": "the token from the scanned QR code"})
+    usci = Text(validate=validate.Length(1, 40), metadata={"description": "for manual entry instead of a scan"})
+    kind = fields.String(required=True, validate=validate.OneOf(rules.KINDS))
+    agencies = fields.List(Text(validate=validate.Length(1, 32)), validate=validate.Length(max=20))
+    inspectors = fields.List(Text(validate=validate.Length(1, 64)), validate=validate.Length(max=20))
+    items = fields.List(Text(validate=validate.Length(1, 64)), validate=validate.Length(max=100))
+    reference = Text(validate=validate.Length(max=200), allow_none=True)
+    reason = Text(validate=validate.Length(max=1000), allow_none=True)
+    recheck_of = fields.Integer(strict=True, validate=ID_RANGE, allow_none=True)
+    started_at = fields.DateTime(validate=_plausible_time, metadata={"description": "ISO 8601; for late entries"})
+    location = fields.Nested(Location)
+
+
+class CloseRequest(Strict):
+    result = fields.String(required=True, validate=validate.OneOf(rules.RESULTS))
+    findings = Text(validate=validate.Length(max=10000), allow_none=True)
+    rectify_by = fields.Date(validate=_plausible_date, allow_none=True)
+
+
+class VoidRequest(Strict):
+    reason = Text(required=True, validate=validate.Length(1, 1000))
+
+
+class EnterpriseRef(ma.Schema):
+    id = fields.Integer()
+    usci = fields.String()
+    name = fields.String()
+
+
+class Inspector(ma.Schema):
+    username = fields.String()
+    name = fields.String()
+    cert_no = fields.String(allow_none=True)
+
+
+class Inspection(ma.Schema):
+    id = fields.Integer()
+    enterprise = fields.Nested(EnterpriseRef)
+    kind = fields.String()
+    counted = fields.Boolean()
+    status = fields.String()
+    entry = fields.String()
+    late = fields.Boolean()
+    agencies = fields.List(fields.String())
+    inspectors = fields.List(fields.Nested(Inspector))
+    items = fields.List(fields.String())
+    reference = fields.String(allow_none=True)
+    reason = fields.String(allow_none=True)
+    recheck_of = fields.Integer(allow_none=True)
+    started_at = fields.String()
+    recorded_at = fields.String()
+    closed_at = fields.String(allow_none=True)
+    result = fields.String(allow_none=True)
+    findings = fields.String(allow_none=True)
+    rectify_by = fields.String(allow_none=True)
+    voided_at = fields.String(allow_none=True)
+    void_reason = fields.String(allow_none=True)
+    confirmed_at = fields.String(allow_none=True)
+    journal_hash = fields.String(allow_none=True)
+    confirm_code = fields.String(metadata={"description": "only for the participating inspectors"})
+
+
+class QuotaRule(ma.Schema):
+    rule_id = fields.Integer()
+    scope = fields.String()
+    window = fields.String()
+    used = fields.Integer()
+    max = fields.Integer()
+
+
+class Quota(ma.Schema):
+    window_start = fields.String()
+    window_end = fields.String()
+    counted = fields.Integer()
+    max = fields.Integer(allow_none=True)
+    exempt = fields.Integer()
+    total = fields.Integer()
+    rules = fields.List(fields.Nested(QuotaRule))
+
+
+class Enterprise(ma.Schema):
+    id = fields.Integer()
+    usci = fields.String()
+    name = fields.String()
+    address = fields.String(allow_none=True)
+    industry = fields.String(allow_none=True)
+    risk_level = fields.String(allow_none=True)
+
+
+class ScanResponse(ma.Schema):
+    enterprise = fields.Nested(Enterprise)
+    year = fields.Integer()
+    quota = fields.Nested(Quota)
+    recent = fields.List(fields.Nested(Inspection))
+
+
+class JournalStatus(ma.Schema):
+    ok = fields.Boolean()
+    entries = fields.Integer()
+    head = fields.String()
+
+
+class ErrorBody(ma.Schema):
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+    fields_ = fields.Dict(data_key="fields")
+    rule_id = fields.Integer()
+    used = fields.Integer()
+    max = fields.Integer()
+
+
+class ErrorSchema(ma.Schema):
+    """Every API error: {"error": {"code", "message", ...}}."""
+
+    error = fields.Nested(ErrorBody, required=True)
