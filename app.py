@@ -9,9 +9,9 @@ from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import HTTPException
 
-from logbook import settings
 import web
-from web import admin, api, auth, cli, errors, firm, inspector, public, users
+from logbook import settings
+from web import admin, api, api_firm, auth, cli, errors, firm, inspector, public, users
 
 LANGUAGES = ("zh", "en")
 
@@ -56,6 +56,7 @@ def create_app(test_config=None):
 
     rest = api.LogbookApi(app)
     api.document_security(rest.spec)
+    assert api_firm.blp is api.blp  # the firm and supervisor endpoints live on the same /api/v1 blueprint
     rest.register_blueprint(api.blp)
     for blueprint in (auth.bp, public.bp, inspector.bp, firm.bp, admin.bp):
         app.register_blueprint(blueprint)

@@ -7,7 +7,7 @@ execute(); they never open connections of their own.
 import sqlite3
 import threading
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
@@ -63,13 +63,13 @@ def immediate(db):
 
 def now_text(moment=None):
     """A UTC timestamp as stored: ISO 8601 to the second with a Z, so text order is time order."""
-    moment = moment or datetime.now(timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    moment = moment or datetime.now(UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_time(text):
     """The aware UTC datetime of a stored timestamp."""
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
 def rows(db, sql, params=()):
@@ -173,3 +173,37 @@ CREATE TABLE journal (
 """)
     db.execute("INSERT INTO limit_rules (max, target, window, created_at) VALUES (2, 'all', 'year', ?)",
                [now_text()])
+
+
+@migrations()
+def m002_firm_side(db):
+    """Firm activation codes, confirmation attempts, evaluations, complaints and the firm's inbox."""
+    _run(db, """
+ALTER TABLE users ADD COLUMN email TEXT;
+CREATE TABLE activation_codes (
+  id INTEGER PRIMARY KEY, enterprise_id INTEGER NOT NULL REFERENCES enterprises(id),
+  code_hash TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL, expires_at TEXT NOT NULL,
+  used_at TEXT, used_by INTEGER REFERENCES users(id), revoked_at TEXT);
+CREATE INDEX activation_codes_enterprise ON activation_codes(enterprise_id);
+CREATE TABLE confirm_failures (
+  id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id),
+  inspection_id INTEGER NOT NULL, failed_at TEXT NOT NULL);
+CREATE INDEX confirm_failures_user ON confirm_failures(user_id, failed_at);
+CREATE TABLE evaluations (
+  id INTEGER PRIMARY KEY, inspection_id INTEGER NOT NULL UNIQUE REFERENCES inspections(id),
+  user_id INTEGER NOT NULL REFERENCES users(id), rating INTEGER NOT NULL CHECK (rating BETWEEN 1 AND 5),
+  comment TEXT, created_at TEXT NOT NULL);
+CREATE TABLE complaints (
+  id INTEGER PRIMARY KEY, enterprise_id INTEGER NOT NULL REFERENCES enterprises(id),
+  user_id INTEGER NOT NULL REFERENCES users(id), inspection_id INTEGER REFERENCES inspections(id),
+  category TEXT NOT NULL, text TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'in_progress', 'resolved', 'rejected')),
+  answer TEXT, answered_by INTEGER REFERENCES users(id), answered_at TEXT, created_at TEXT NOT NULL);
+CREATE INDEX complaints_enterprise ON complaints(enterprise_id, created_at);
+CREATE INDEX complaints_status ON complaints(status, created_at);
+CREATE TABLE notifications (
+  id INTEGER PRIMARY KEY, enterprise_id INTEGER NOT NULL REFERENCES enterprises(id),
+  inspection_id INTEGER REFERENCES inspections(id), kind TEXT NOT NULL, created_at TEXT NOT NULL,
+  read_at TEXT, mailed_at TEXT, UNIQUE (enterprise_id, inspection_id, kind));
+CREATE INDEX notifications_enterprise ON notifications(enterprise_id, created_at)
+""")

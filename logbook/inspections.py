@@ -5,9 +5,9 @@ Decisions come from logbook.rules; this module gathers the facts, holds the writ
 
 import json
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from . import enterprises, journal, limits, rules, usci
+from . import enterprises, inbox, journal, limits, rules, usci
 from .db import immediate, now_text, parse_time, row, rows, value
 
 
@@ -88,7 +88,9 @@ def inspections_by_ids(db, ids):
 
 
 def inspection(db, inspection_id):
-    """One full inspection, or None."""
+    """One full inspection, or None (also for an id no SQLite integer can hold, e.g. from a URL)."""
+    if not 0 < inspection_id < 2**63:
+        return None
     found = inspections_by_ids(db, [inspection_id])
     return found[0] if found else None
 
@@ -170,7 +172,7 @@ def quota(db, enterprise, at, tz, counted_kinds=rules.COUNTED_KINDS):
 
 # ---- writes -------------------------------------------------------------------------------------
 
-def _append_journal(db, inspection_id, action, at, payload):
+def append_journal(db, inspection_id, action, at, payload):
     """Chain one journal entry to the last (the caller holds the write lock) and stamp the inspection."""
     last = row(db, "SELECT id, hash FROM journal ORDER BY id DESC LIMIT 1")
     entry_id = (last["id"] + 1) if last else 1
@@ -237,7 +239,7 @@ def record_inspection(db, caller, request, now, tz, counted_kinds=rules.COUNTED_
     """
     enterprise, entry = _resolve_enterprise(db, request.get("qr_token"), request.get("usci"))
     started = request.get("started_at") or now
-    started = started.astimezone(timezone.utc) if started.tzinfo else started.replace(tzinfo=tz).astimezone(timezone.utc)
+    started = started.astimezone(UTC) if started.tzinfo else started.replace(tzinfo=tz).astimezone(UTC)
     late, problem = rules.lateness(started, now)
     day = started.astimezone(tz).date()
     kind = request["kind"]
@@ -253,7 +255,7 @@ def record_inspection(db, caller, request, now, tz, counted_kinds=rules.COUNTED_
     applicable = rules.applicable_rules(limits.active_rules(db), enterprise, facts.agencies) if counted else []
     refused = None
     recorded_at = now_text(now)
-    with immediate(db):
+    with db.atomic():
         try:
             rules.check_caps([(r, usage(db, enterprise["id"], r, started, tz)) for r in applicable])
         except rules.CapReached as e:
@@ -286,11 +288,12 @@ def _insert(db, caller, request, enterprise, entry, kind, counted, late, started
                         [(inspection_id, p["id"], p["cert_no"]) for p in people])
     db.conn.executemany("INSERT INTO inspection_items (inspection_id, item_id) VALUES (?, ?)",
                         [(inspection_id, i["id"]) for i in item_rows])
-    _append_journal(db, inspection_id, "start", recorded_at, {
+    append_journal(db, inspection_id, "start", recorded_at, {
         "enterprise": enterprise["usci"], "kind": kind, "counted": counted, "entry": entry, "late": late,
         "started_at": now_text(started), "agencies": facts.agencies, "inspectors": [p["username"] for p in people],
         "items": [i["code"] for i in item_rows], "reference": request.get("reference"),
         "recorded_by": caller["username"]})
+    inbox.notify(db, enterprise["id"], inspection_id, "started", parse_time(recorded_at))
     return inspection_id
 
 
@@ -310,8 +313,9 @@ def close_inspection(db, inspection_id, caller, result, findings, rectify_by, no
         rectify_text = rectify_by.isoformat() if rectify_by and result == "rectify" else None
         db.execute("UPDATE inspections SET status = 'closed', closed_at = ?, result = ?, findings = ?, rectify_by = ? "
                    "WHERE id = ?", [at, result, (findings or "").strip() or None, rectify_text, inspection_id])
-        _append_journal(db, inspection_id, "close", at, {"result": result, "findings": findings,
+        append_journal(db, inspection_id, "close", at, {"result": result, "findings": findings,
                                                          "rectify_by": rectify_text, "by": caller["username"]})
+        inbox.notify(db, found["enterprise_id"], inspection_id, "closed", now)
 
 
 def void_inspection(db, inspection_id, caller, reason, now):
@@ -329,7 +333,7 @@ def void_inspection(db, inspection_id, caller, reason, now):
             raise NotVoidable(problem)
         db.execute("UPDATE inspections SET status = 'voided', voided_at = ?, void_reason = ? WHERE id = ?",
                    [at, reason.strip(), inspection_id])
-        _append_journal(db, inspection_id, "void", at, {"reason": reason.strip(), "by": caller["username"]})
+        append_journal(db, inspection_id, "void", at, {"reason": reason.strip(), "by": caller["username"]})
 
 
 def verify_journal(db):
@@ -349,4 +353,4 @@ def verify_journal(db):
 
 def utcnow():
     """The current instant, aware, in UTC (the only clock read of the domain; callers pass it on)."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

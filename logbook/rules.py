@@ -5,7 +5,7 @@ so every decision can be tested as a table.
 """
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 COUNTED_KINDS = ("routine", "special")
 EXEMPT_KINDS = ("complaint", "referral", "monitoring", "firm_request", "emergency", "licensing", "recheck")
@@ -85,8 +85,8 @@ def parse_window(text):
 
 def year_bounds(year, tz):
     """The calendar year in the time zone, as aware UTC datetimes [start, end)."""
-    start = datetime(year, 1, 1, tzinfo=tz).astimezone(timezone.utc)
-    end = datetime(year + 1, 1, 1, tzinfo=tz).astimezone(timezone.utc)
+    start = datetime(year, 1, 1, tzinfo=tz).astimezone(UTC)
+    end = datetime(year + 1, 1, 1, tzinfo=tz).astimezone(UTC)
     return start, end
 
 
@@ -95,7 +95,7 @@ def window_bounds(window, at, tz):
     kind, days = parse_window(window)
     if kind == "year":
         return year_bounds(at.astimezone(tz).year, tz)
-    at = at.astimezone(timezone.utc)
+    at = at.astimezone(UTC)
     return at - timedelta(days=days) + timedelta(microseconds=1), at + timedelta(microseconds=1)
 
 

@@ -16,18 +16,30 @@ def api_error(status, code, message, **extra):
 
 
 def flatten(messages, prefix=""):
-    """webargs/marshmallow messages ({"json": {"a": {"b": ["m"]}}}) as {"a.b": "m"}."""
+    """webargs/marshmallow messages as {"a.b": "m"}, named like the fields of the request, as domain errors are.
+
+    The top level of webargs' messages is the location ({"json": {"a": {"b": ["m"]}}}); it is dropped, and a
+    problem with the whole body (not an object, say) is named "body".
+    """
+    if isinstance(messages, dict) and not prefix:
+        flat = {}
+        for inner in messages.values():
+            flat.update(_flatten(inner))
+        return flat
+    return _flatten(messages, prefix)
+
+
+def _flatten(messages, prefix=""):
     flat = {}
     if isinstance(messages, dict):
         for key, inner in messages.items():
-            name = "body" if key in ("json", "_schema") and not prefix else (
-                prefix if key == "_schema" else f"{prefix}.{key}" if prefix else str(key))
-            flat.update(flatten(inner, name))
+            name = prefix if key == "_schema" else f"{prefix}.{key}" if prefix else str(key)
+            flat.update(_flatten(inner, name))
     elif isinstance(messages, (list, tuple)) and messages and all(isinstance(m, str) for m in messages):
         flat[prefix or "body"] = " ".join(messages)
     elif isinstance(messages, (list, tuple)):
         for inner in messages:
-            flat.update(flatten(inner, prefix))
+            flat.update(_flatten(inner, prefix))
     else:
         flat[prefix or "body"] = str(messages)
     return flat

@@ -1,11 +1,11 @@
 """The firm's pages: every record about its enterprise this year, with the quota meter."""
 
 from flask import Blueprint, render_template, request
+from flask_login import current_user
 
 from logbook import enterprises, inspections, rules
 
 from . import counted_kinds, database, now, role_required, tz
-from flask_login import current_user
 
 bp = Blueprint("firm", __name__, url_prefix="/firm")
 

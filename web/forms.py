@@ -2,8 +2,16 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (DateField, DateTimeLocalField, IntegerField, PasswordField, SelectField,
-                     SelectMultipleField, StringField, TextAreaField)
+from wtforms import (
+    DateField,
+    DateTimeLocalField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 

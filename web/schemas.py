@@ -167,6 +167,7 @@ class ErrorBody(ma.Schema):
     rule_id = fields.Integer()
     used = fields.Integer()
     max = fields.Integer()
+    replaced = fields.Boolean(metadata={"description": "unknown_code: the code was replaced by a newer poster"})
 
 
 class ErrorSchema(ma.Schema):

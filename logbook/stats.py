@@ -1,0 +1,47 @@
+"""The supervisor's numbers: inspections by kind and agency, refusals, and the year before for comparison."""
+
+from . import rules
+from .db import now_text, rows, value
+
+
+def year_stats(db, year, tz):
+    """SPEC §5 stats for a calendar year: totals, refusals, by agency, and the previous year's totals."""
+    start, end = (now_text(t) for t in rules.year_bounds(year, tz))
+    totals = _totals(db, start, end)
+    refused = value(db, "SELECT count(*) FROM refusals WHERE attempted_at >= ? AND attempted_at < ?", [start, end])
+    by_agency = rows(db, """SELECT a.code AS agency,
+          count(i.id) AS total,
+          coalesce(sum(i.counted), 0) AS counted,
+          coalesce(sum(CASE WHEN i.counted = 0 AND i.kind != 'visit' THEN 1 ELSE 0 END), 0) AS exempt
+        FROM agencies a
+        LEFT JOIN inspection_agencies ia ON ia.agency_id = a.id
+        LEFT JOIN inspections i ON i.id = ia.inspection_id AND i.status != 'voided'
+             AND i.started_at >= ? AND i.started_at < ?
+        GROUP BY a.id ORDER BY a.code""", [start, end])
+    refusals = {r["agency"]: r["n"] for r in rows(db, """SELECT a.code AS agency, count(*) AS n FROM refusals r
+        JOIN agencies a ON a.id = r.agency_id WHERE r.attempted_at >= ? AND r.attempted_at < ? GROUP BY a.code""",
+                                                     [start, end])}
+    for agency in by_agency:
+        agency["refused"] = refusals.get(agency["agency"], 0)
+    previous = _totals(db, *(now_text(t) for t in rules.year_bounds(year - 1, tz)))
+    return {"year": year, "inspections": totals, "refused": refused, "by_agency": by_agency,
+            "previous_year": {"total": previous["total"], "counted": previous["counted"]}}
+
+
+def _totals(db, start, end):
+    found = rows(db, """SELECT
+          coalesce(sum(CASE WHEN status != 'voided' THEN 1 ELSE 0 END), 0) AS total,
+          coalesce(sum(CASE WHEN status != 'voided' AND counted = 1 THEN 1 ELSE 0 END), 0) AS counted,
+          coalesce(sum(CASE WHEN status != 'voided' AND counted = 0 AND kind != 'visit' THEN 1 ELSE 0 END), 0) AS exempt,
+          coalesce(sum(CASE WHEN status = 'voided' THEN 1 ELSE 0 END), 0) AS voided
+        FROM inspections WHERE started_at >= ? AND started_at < ?""", [start, end])
+    return found[0]
+
+
+def frequent_targets(db, year, tz, at_least=3, limit=20):
+    """Enterprises with the most inspections this year (the high-frequency warning of the anchors)."""
+    start, end = (now_text(t) for t in rules.year_bounds(year, tz))
+    return rows(db, """SELECT e.id, e.name, e.usci, count(*) AS total, sum(i.counted) AS counted
+        FROM inspections i JOIN enterprises e ON e.id = i.enterprise_id
+        WHERE i.status != 'voided' AND i.started_at >= ? AND i.started_at < ?
+        GROUP BY e.id HAVING count(*) >= ? ORDER BY total DESC LIMIT ?""", [start, end, at_least, limit])

@@ -1,0 +1,209 @@
+"""The firm's and the supervisor's part of the JSON API (SPEC §5): records, confirmation, rating,
+complaints, stats. Routes are added to the same /api/v1 blueprint as web/api.py."""
+
+from datetime import timedelta
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from logbook import enterprises, feedback, inspections, rules, stats
+
+from . import counted_kinds, database, now, schemas, tz
+from .api import AUTH, blp, caller, documented, inspection_json
+from .errors import api_error
+
+
+class ItemDetail(ma.Schema):
+    code = fields.String()
+    name = fields.String()
+    basis = fields.String(allow_none=True)
+    agency = fields.String()
+
+
+class FirmInspection(schemas.Inspection):
+    """An inspection as the firm sees it: with item names and legal bases, and whether it was rated."""
+
+    item_details = fields.List(fields.Nested(ItemDetail))
+    void_reason = fields.String(allow_none=True)
+    evaluated = fields.Boolean()
+
+
+class FirmRecords(ma.Schema):
+    enterprise = fields.Nested(schemas.Enterprise)
+    year = fields.Integer()
+    quota = fields.Nested(schemas.Quota)
+    inspections = fields.List(fields.Nested(FirmInspection))
+
+
+class YearQuery(ma.Schema):
+    year = fields.Integer(validate=validate.Range(2000, 2100))
+
+
+class ConfirmRequest(schemas.Strict):
+    code = schemas.Text(required=True, validate=validate.Length(1, 32))
+
+
+class EvaluationRequest(schemas.Strict):
+    rating = fields.Integer(required=True, strict=True, validate=validate.Range(1, 5))
+    comment = schemas.Text(validate=validate.Length(max=2000), allow_none=True)
+
+
+class Evaluation(ma.Schema):
+    inspection_id = fields.Integer()
+    rating = fields.Integer()
+    comment = fields.String(allow_none=True)
+
+
+class ComplaintRequest(schemas.Strict):
+    category = fields.String(required=True, validate=validate.OneOf(feedback.CATEGORIES))
+    text = schemas.Text(required=True, validate=validate.Length(1, 5000))
+    inspection_id = fields.Integer(strict=True, validate=schemas.ID_RANGE, allow_none=True)
+
+
+class Complaint(ma.Schema):
+    id = fields.Integer()
+    status = fields.String()
+    category = fields.String()
+    text = fields.String()
+    inspection_id = fields.Integer(allow_none=True)
+    answer = fields.String(allow_none=True)
+    created_at = fields.String()
+
+
+class Totals(ma.Schema):
+    total = fields.Integer()
+    counted = fields.Integer()
+    exempt = fields.Integer()
+    voided = fields.Integer()
+
+
+class AgencyStats(ma.Schema):
+    agency = fields.String()
+    total = fields.Integer()
+    counted = fields.Integer()
+    exempt = fields.Integer()
+    refused = fields.Integer()
+
+
+class PreviousYear(ma.Schema):
+    total = fields.Integer()
+    counted = fields.Integer()
+
+
+class Stats(ma.Schema):
+    year = fields.Integer()
+    inspections = fields.Nested(Totals)
+    refused = fields.Integer()
+    by_agency = fields.List(fields.Nested(AgencyStats))
+    previous_year = fields.Nested(PreviousYear)
+
+
+@blp.errorhandler(feedback.BadCode)
+def bad_code(e):
+    return api_error(422, "bad_code", str(e))
+
+
+@blp.errorhandler(feedback.TooManyAttempts)
+def too_many(e):
+    return api_error(429, "too_many_requests", "too many wrong codes; try again in 15 minutes")
+
+
+@blp.errorhandler(feedback.NotConfirmable)
+def not_confirmable(e):
+    return api_error(409, "not_confirmable", str(e))
+
+
+@blp.errorhandler(feedback.NotClosed)
+def not_closed(e):
+    return api_error(409, "not_closed", str(e))
+
+
+@blp.errorhandler(feedback.AlreadyEvaluated)
+def already_evaluated(e):
+    return api_error(409, "already_evaluated", str(e))
+
+
+def year_from(query):
+    """The requested calendar year, this year by default."""
+    return query.get("year") or now().astimezone(tz()).year
+
+
+@blp.route("/firm/inspections", methods=["GET"])
+@blp.arguments(YearQuery, location="query")
+@blp.response(200, FirmRecords)
+@documented(401, 404, 422)
+@blp.doc(security=AUTH)
+def firm_inspections(query):
+    """Every inspection of the firm's enterprise in a year, newest first, voided and exempt ones included."""
+    user = caller("firm")
+    db = database()
+    year = year_from(query)
+    enterprise = enterprises.by_id(db, user["enterprise_id"])
+    start, end = rules.year_bounds(year, tz())
+    moment = min(now(), end - timedelta(seconds=1))  # the quota of the year asked for
+    found = inspections.inspections_between(db, enterprise["id"], start, end)
+    rated = feedback.rated_ids(db, [f["id"] for f in found])
+    return {"enterprise": enterprise, "year": year,
+            "quota": inspections.quota(db, enterprise, moment, tz(), counted_kinds()),
+            "inspections": [dict(inspection_json(f, user), evaluated=f["id"] in rated) for f in found]}
+
+
+@blp.route("/inspections/<int:inspection_id>/confirm", methods=["POST"])
+@blp.arguments(ConfirmRequest)
+@blp.response(200, schemas.Inspection)
+@documented(401, 404, 409, 422, 429)
+@blp.doc(security=AUTH)
+def confirm(body, inspection_id):
+    """The firm attests the visit with the one-time code shown on the inspector's screen."""
+    user = caller("firm")
+    db = database()
+    feedback.confirm_inspection(db, inspection_id, user, body["code"], now())
+    return inspection_json(inspections.inspection(db, inspection_id), user)
+
+
+@blp.route("/inspections/<int:inspection_id>/evaluation", methods=["POST"])
+@blp.arguments(EvaluationRequest)
+@blp.response(201, Evaluation)
+@documented(401, 404, 409, 422)
+@blp.doc(security=AUTH)
+def evaluation(body, inspection_id):
+    """Rate a closed inspection once; inspectors and agencies never see individual ratings."""
+    user = caller("firm")
+    feedback.evaluate(database(), inspection_id, user, body["rating"], body.get("comment"), now())
+    return {"inspection_id": inspection_id, "rating": body["rating"], "comment": body.get("comment")}
+
+
+@blp.route("/complaints", methods=["POST"])
+@blp.arguments(ComplaintRequest)
+@blp.response(201, Complaint)
+@documented(401, 404, 422)
+@blp.doc(security=AUTH)
+def complain(body):
+    """File a complaint (no scan, too frequent, misconduct, fees demanded, other)."""
+    user = caller("firm")
+    db = database()
+    complaint_id = feedback.file_complaint(db, user, body["category"], body["text"], body.get("inspection_id"), now())
+    return feedback.complaint(db, complaint_id)
+
+
+@blp.route("/complaints", methods=["GET"])
+@blp.response(200, Complaint(many=True))
+@documented(401, 404)
+@blp.doc(security=AUTH)
+def my_complaints():
+    """The firm's complaints with their status and the supervisor's answer."""
+    user = caller("firm")
+    return feedback.complaints_of(database(), user["enterprise_id"])
+
+
+@blp.route("/stats", methods=["GET"])
+@blp.arguments(YearQuery, location="query")
+@blp.response(200, Stats)
+@documented(401, 404, 422)
+@blp.doc(security=AUTH)
+def year_stats(query):
+    """The supervisor's numbers for a calendar year."""
+    caller("supervisor")
+    return stats.year_stats(database(), year_from(query), tz())
+
+
