@@ -255,7 +255,7 @@ def record_inspection(db, caller, request, now, tz, counted_kinds=rules.COUNTED_
     applicable = rules.applicable_rules(limits.active_rules(db), enterprise, facts.agencies) if counted else []
     refused = None
     recorded_at = now_text(now)
-    with db.atomic():
+    with immediate(db):
         try:
             rules.check_caps([(r, usage(db, enterprise["id"], r, started, tz)) for r in applicable])
         except rules.CapReached as e:

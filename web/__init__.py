@@ -54,9 +54,11 @@ def install_template_helpers(app):
     """Filters and globals the templates share."""
     from flask_babel import get_locale
 
-    from .forms import KIND_LABELS, RESULT_LABELS
+    from .forms import COMPLAINT_LABELS, COMPLAINT_STATUS_LABELS, KIND_LABELS, RESULT_LABELS
 
     app.add_template_filter(local_time, "local_time")
     app.add_template_global(lambda: get_locale().language if get_locale() else "zh", "current_locale")
     app.add_template_global(KIND_LABELS, "KIND_LABELS")
     app.add_template_global(RESULT_LABELS, "RESULT_LABELS")
+    app.add_template_global(COMPLAINT_LABELS, "COMPLAINT_LABELS")
+    app.add_template_global(COMPLAINT_STATUS_LABELS, "COMPLAINT_STATUS_LABELS")

@@ -2,10 +2,11 @@
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask_login import current_user
+from flask_wtf import FlaskForm
 
-from logbook import enterprises, qr
+from logbook import enterprises, feedback, qr
 
-from . import database, role_required
+from . import database, now, role_required
 from .forms import SearchForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -47,3 +48,16 @@ def qr_image(enterprise_id, fmt):
     if fmt == "svg":
         return Response(qr.svg(url), mimetype="image/svg+xml")
     return Response(qr.png(url, box_size=20), mimetype="image/png")
+
+
+@bp.route("/enterprises/<int:enterprise_id>/activation", methods=["POST"])
+@role_required("admin")
+def activation_letter(enterprise_id):
+    """Issue a new one-time activation code (older ones stop working) and show the printable letter once."""
+    form = FlaskForm()
+    if not form.validate():
+        abort(400)
+    found = poster_enterprise(enterprise_id)
+    code, expires_at = feedback.issue_activation_code(database(), found["id"], now())
+    return render_template("admin/activation_letter.html", enterprise=found, code=code, expires_at=expires_at,
+                           activate_url=f"{current_app.config['LOGBOOK_BASE_URL'].rstrip('/')}/activate")

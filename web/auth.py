@@ -2,15 +2,15 @@
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from logbook import accounts
+from logbook import accounts, feedback
 from logbook.db import immediate
 
 from . import database, now
-from .forms import LoginForm
+from .forms import ActivationForm, LoginForm
 from .users import User
 
 bp = Blueprint("auth", __name__)
@@ -83,3 +83,28 @@ def language(code):
 def healthz():
     """Liveness for load balancers and the benchmark's hello-world baseline: no database, no template."""
     return "ok", 200, {"Content-Type": "text/plain"}
+
+
+@bp.route("/activate", methods=["GET", "POST"])
+def activate():
+    """A firm's person sets up the enterprise's account with the one-time code from the activation letter."""
+    form = ActivationForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            feedback.activate(database(), form.usci.data, form.code.data, form.username.data, form.password.data,
+                              form.name.data, now(), current_app.config["LOGBOOK_PASSWORD_HASH"])
+        except feedback.BadCode:
+            form.code.errors = [_("This activation code is wrong, used or expired. Ask for a new letter.")]
+            status = 422
+        except accounts.AccountError as e:
+            form.username.errors = [str(e)]
+            status = 422
+        else:
+            flash(_("Your account is ready. Log in with your new username and password."), "success")
+            return redirect(url_for("auth.login"))
+    elif request.method == "POST":
+        if "csrf_token" in form.errors:
+            abort(400)
+        status = 422
+    return render_template("auth/activate.html", form=form), status

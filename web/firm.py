@@ -1,11 +1,15 @@
-"""The firm's pages: every record about its enterprise this year, with the quota meter."""
+"""The firm's pages: every record about its enterprise, confirmation, rating, complaints and the inbox."""
 
-from flask import Blueprint, render_template, request
+from datetime import timedelta
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
-from logbook import enterprises, inspections, rules
+from logbook import enterprises, feedback, inbox, inspections, rules
 
 from . import counted_kinds, database, now, role_required, tz
+from .forms import ComplaintForm, ConfirmForm, RatingForm
 
 bp = Blueprint("firm", __name__, url_prefix="/firm")
 
@@ -18,11 +22,122 @@ def home():
     at = now()
     this_year = at.astimezone(tz()).year
     year = request.args.get("year", type=int) or this_year
-    if not 2000 <= year <= 2100:
+    if not 2000 <= year <= this_year:
         year = this_year
     enterprise = enterprises.by_id(db, current_user.enterprise_id)
     start, end = rules.year_bounds(year, tz())
-    moment = at if year == this_year else min(at, end)
+    records = inspections.inspections_between(db, enterprise["id"], start, end)
     return render_template("firm/home.html", enterprise=enterprise, year=year, this_year=this_year,
-                           quota=inspections.quota(db, enterprise, moment, tz(), counted_kinds()),
-                           records=inspections.inspections_between(db, enterprise["id"], start, end))
+                           quota=inspections.quota(db, enterprise, min(at, end - timedelta(seconds=1)), tz(),
+                                                   counted_kinds()),
+                           records=records, rated=feedback.rated_ids(db, [r["id"] for r in records]),
+                           unread=inbox.unread_count(db, enterprise["id"]))
+
+
+def our_inspection(inspection_id):
+    """The inspection if it is of the firm's enterprise, else 404."""
+    found = inspections.inspection(database(), inspection_id)
+    if not found or found["enterprise_id"] != current_user.enterprise_id:
+        abort(404)
+    return found
+
+
+def render_inspection(found, confirm_form=None, rating_form=None, status=200):
+    """An inspection's page for the firm, with the forms that apply to it."""
+    return render_template("firm/inspection.html", inspection=found,
+                           evaluation=feedback.evaluation_of(database(), found["id"]),
+                           confirm_form=confirm_form or ConfirmForm(), rating_form=rating_form or RatingForm()), status
+
+
+@bp.route("/inspections/<int:inspection_id>")
+@role_required("firm")
+def inspection(inspection_id):
+    """One inspection, with confirmation and rating."""
+    return render_inspection(our_inspection(inspection_id))
+
+
+@bp.route("/confirm/<int:inspection_id>", methods=["GET", "POST"])
+@role_required("firm")
+def confirm(inspection_id):
+    """Confirm a visit with the inspector's code (the inspector's QR opens this page with the code filled in)."""
+    found = our_inspection(inspection_id)
+    form = ConfirmForm(data={"code": request.args.get("code", "")[:32]} if request.method == "GET" else None)
+    if request.method == "GET":
+        return render_inspection(found, confirm_form=form)
+    if not form.validate():
+        if "csrf_token" in form.errors:
+            abort(400)
+        return render_inspection(found, confirm_form=form, status=422)
+    try:
+        feedback.confirm_inspection(database(), inspection_id, current_user.row, form.code.data, now())
+    except feedback.BadCode:
+        form.code.errors = [_("This code is wrong. Check the number on the inspector's screen.")]
+        return render_inspection(found, confirm_form=form, status=422)
+    except feedback.TooManyAttempts:
+        form.code.errors = [_("Too many wrong codes. Please wait 15 minutes.")]
+        return render_inspection(found, confirm_form=form, status=429)
+    except feedback.NotConfirmable:
+        flash(_("A voided inspection cannot be confirmed."), "error")
+        return redirect(url_for("firm.inspection", inspection_id=inspection_id))
+    flash(_("Thank you: you confirmed this visit."), "success")
+    return redirect(url_for("firm.inspection", inspection_id=inspection_id))
+
+
+@bp.route("/inspections/<int:inspection_id>/rate", methods=["POST"])
+@role_required("firm")
+def rate(inspection_id):
+    """Rate a closed inspection once."""
+    found = our_inspection(inspection_id)
+    form = RatingForm()
+    if not form.validate():
+        if "csrf_token" in form.errors:
+            abort(400)
+        return render_inspection(found, rating_form=form, status=422)
+    try:
+        feedback.evaluate(database(), inspection_id, current_user.row, int(form.rating.data), form.comment.data, now())
+    except feedback.NotClosed:
+        flash(_("You can rate an inspection once it is closed."), "error")
+    except feedback.AlreadyEvaluated:
+        flash(_("You have already rated this inspection."), "error")
+    else:
+        flash(_("Thank you for your rating. Only the supervising justice bureau sees it."), "success")
+    return redirect(url_for("firm.inspection", inspection_id=inspection_id))
+
+
+@bp.route("/complaints", methods=["GET", "POST"])
+@role_required("firm")
+def complaints():
+    """The firm's complaints with their answers, and the form to file one."""
+    db = database()
+    form = ComplaintForm(data={"inspection_id": request.args.get("inspection", type=int)}
+                         if request.method == "GET" else None)
+    status = 200
+    if request.method == "POST":
+        if form.validate():
+            try:
+                feedback.file_complaint(db, current_user.row, form.category.data, form.text.data,
+                                        form.inspection_id.data, now())
+            except inspections.Invalid as e:
+                for field, problem in e.fields.items():
+                    getattr(form, field).errors = [problem]
+                status = 422
+            else:
+                flash(_("Your complaint has been sent to the supervising justice bureau."), "success")
+                return redirect(url_for("firm.complaints"))
+        elif "csrf_token" in form.errors:
+            abort(400)
+        else:
+            status = 422
+    return render_template("firm/complaints.html", form=form,
+                           complaints=feedback.complaints_of(db, current_user.enterprise_id)), status
+
+
+@bp.route("/inbox")
+@role_required("firm")
+def messages():
+    """The firm's inbox: inspections started and closed, deadlines approaching."""
+    db = database()
+    at = now()
+    found = inbox.inbox(db, current_user.enterprise_id, at.astimezone(tz()).date(), at)
+    inbox.mark_read(db, current_user.enterprise_id, at)
+    return render_template("firm/inbox.html", messages=found)

@@ -69,3 +69,41 @@ class SearchForm(FlaskForm):
         csrf = False  # a GET search changes nothing
 
     q = StringField(_l("USCI or enterprise name"), validators=[DataRequired(), Length(max=100)])
+
+
+class ConfirmForm(FlaskForm):
+    code = StringField(_l("Confirmation code shown by the inspector"),
+                       validators=[DataRequired(), Length(max=32)])
+
+
+class RatingForm(FlaskForm):
+    rating = SelectField(_l("Rating"), choices=[("5", "★★★★★ 5"), ("4", "★★★★ 4"), ("3", "★★★ 3"),
+                                                ("2", "★★ 2"), ("1", "★ 1")], default="5")
+    comment = TextAreaField(_l("Comment (only the supervising justice bureau reads it)"),
+                            validators=[Optional(), Length(max=2000)])
+
+
+COMPLAINT_LABELS = {"no_scan": _l("Inspected without scanning the code"), "too_frequent": _l("Too frequent inspections"),
+                    "misconduct": _l("Misconduct of inspectors"), "fees_demanded": _l("Fees or favours demanded"),
+                    "other": _l("Other")}
+COMPLAINT_STATUS_LABELS = {"open": _l("open"), "in_progress": _l("in progress"), "resolved": _l("resolved"),
+                           "rejected": _l("rejected")}
+
+
+class ComplaintForm(FlaskForm):
+    category = SelectField(_l("What is the complaint about?"), choices=list(COMPLAINT_LABELS.items()))
+    text = TextAreaField(_l("What happened?"), validators=[DataRequired(), Length(max=5000)])
+    inspection_id = IntegerField(_l("Inspection number (optional)"), validators=[Optional(), NumberRange(1, 2**62)])
+
+
+class ActivationForm(FlaskForm):
+    usci = StringField(_l("Unified Social Credit Code (USCI)"), validators=[DataRequired(), Length(max=40)])
+    code = StringField(_l("Activation code from the letter"), validators=[DataRequired(), Length(max=40)])
+    name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=100)])
+    username = StringField(_l("Choose a username"), validators=[DataRequired(), Length(max=64)])
+    password = PasswordField(_l("Choose a password (at least 8 characters)"), validators=[DataRequired(), Length(8, 256)])
+
+
+class AnswerForm(FlaskForm):
+    status = SelectField(_l("Status"), choices=list(COMPLAINT_STATUS_LABELS.items()))
+    answer = TextAreaField(_l("Answer to the enterprise"), validators=[DataRequired(), Length(max=5000)])
