@@ -6,7 +6,7 @@ PORT   ?= 5000
 WORKERS ?= 2
 export LOGBOOK_BASE_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: install dev translations run test lint bench clean
+.PHONY: install dev translations messages run test lint bench clean
 
 install: $(VENV)/.installed translations
 
@@ -41,3 +41,8 @@ bench: dev
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+# After changing user-facing strings: extract them and update the Chinese catalogue, then translate the new entries.
+messages: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o translations/messages.pot --ignore-dirs='.venv tests bench' .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations -l zh --no-fuzzy-matching

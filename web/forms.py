@@ -31,11 +31,11 @@ class LoginForm(FlaskForm):
 
 
 KIND_LABELS = {
-    "routine": _l("Routine (日常)"), "special": _l("Special campaign (专项)"),
-    "complaint": _l("Complaint or report (投诉举报)"), "referral": _l("Referral (转办交办)"),
-    "monitoring": _l("Data-monitoring lead (数据监测线索)"), "firm_request": _l("At the firm's request"),
-    "emergency": _l("Emergency (突发事件)"), "licensing": _l("Licensing on-site check"),
-    "recheck": _l("Recheck of rectification (整改复查)"), "visit": _l("Service visit, not an inspection"),
+    "routine": _l("Routine"), "special": _l("Special campaign"),
+    "complaint": _l("Complaint or report"), "referral": _l("Referral"),
+    "monitoring": _l("Data-monitoring lead"), "firm_request": _l("At the firm's request"),
+    "emergency": _l("Emergency"), "licensing": _l("Licensing on-site check"),
+    "recheck": _l("Recheck of rectification"), "visit": _l("Service visit, not an inspection"),
 }
 RESULT_LABELS = {"no_issue": _l("No issue found"), "rectify": _l("Rectification ordered"),
                  "case_filed": _l("Case filed")}
