@@ -7,6 +7,7 @@ from wtforms import (
     DateTimeLocalField,
     IntegerField,
     PasswordField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -16,6 +17,11 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from logbook import rules
+
+
+def choices(pairs):
+    """WTForms choices from (value, label) pairs."""
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 class CheckboxList(SelectMultipleField):
@@ -42,7 +48,7 @@ RESULT_LABELS = {"no_issue": _l("No issue found"), "rectify": _l("Rectification 
 
 
 class StartForm(FlaskForm):
-    kind = SelectField(_l("Kind"), choices=[(k, KIND_LABELS[k]) for k in rules.KINDS], default="routine")
+    kind = SelectField(_l("Kind"), choices=choices((k, KIND_LABELS[k]) for k in rules.KINDS), default="routine")
     agencies = CheckboxList(_l("Participating agencies"))
     inspectors = CheckboxList(_l("Co-inspectors"))
     items = CheckboxList(_l("Items to check"))
@@ -55,7 +61,7 @@ class StartForm(FlaskForm):
 
 
 class CloseForm(FlaskForm):
-    result = SelectField(_l("Result"), choices=[(k, v) for k, v in RESULT_LABELS.items()])
+    result = SelectField(_l("Result"), choices=choices(RESULT_LABELS.items()))
     findings = TextAreaField(_l("Findings"), validators=[Optional(), Length(max=10000)])
     rectify_by = DateField(_l("Rectify by"), validators=[Optional()])
 
@@ -77,8 +83,7 @@ class ConfirmForm(FlaskForm):
 
 
 class RatingForm(FlaskForm):
-    rating = SelectField(_l("Rating"), choices=[("5", "★★★★★ 5"), ("4", "★★★★ 4"), ("3", "★★★ 3"),
-                                                ("2", "★★ 2"), ("1", "★ 1")], default="5")
+    rating = SelectField(_l("Rating"), choices=choices((str(n), "★" * n + f" {n}") for n in range(5, 0, -1)), default="5")
     comment = TextAreaField(_l("Comment (only the supervising justice bureau reads it)"),
                             validators=[Optional(), Length(max=2000)])
 
@@ -91,7 +96,7 @@ COMPLAINT_STATUS_LABELS = {"open": _l("open"), "in_progress": _l("in progress"),
 
 
 class ComplaintForm(FlaskForm):
-    category = SelectField(_l("What is the complaint about?"), choices=list(COMPLAINT_LABELS.items()))
+    category = SelectField(_l("What is the complaint about?"), choices=choices(COMPLAINT_LABELS.items()))
     text = TextAreaField(_l("What happened?"), validators=[DataRequired(), Length(max=5000)])
     inspection_id = IntegerField(_l("Inspection number (optional)"), validators=[Optional(), NumberRange(1, 2**62)])
 
@@ -105,5 +110,5 @@ class ActivationForm(FlaskForm):
 
 
 class AnswerForm(FlaskForm):
-    status = SelectField(_l("Status"), choices=list(COMPLAINT_STATUS_LABELS.items()))
+    status = SelectField(_l("Status"), choices=choices(COMPLAINT_STATUS_LABELS.items()))
     answer = TextAreaField(_l("Answer to the enterprise"), validators=[DataRequired(), Length(max=5000)])

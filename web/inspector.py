@@ -10,7 +10,7 @@ from logbook import accounts, agencies, enterprises, inspections, qr, rules
 from logbook.db import parse_time
 
 from . import counted_kinds, database, now, role_required, tz
-from .forms import CloseForm, SearchForm, StartForm, VoidForm
+from .forms import CloseForm, SearchForm, StartForm, VoidForm, choices
 
 bp = Blueprint("inspector", __name__, url_prefix="/inspector")
 
@@ -19,11 +19,11 @@ def start_form(db, data=None):
     """The start form with its choices: every agency, inspectors of the agencies, every active item."""
     form = StartForm(formdata=data)
     every_agency = agencies.agencies(db)
-    form.agencies.choices = [(a["code"], f"{a['name']} ({a['code']})") for a in every_agency]
-    form.inspectors.choices = [(u["username"], f"{u['name']} · {u['agency']} · {u['cert_no'] or '-'}")
-                               for u in accounts.inspectors_of(db, [a["code"] for a in every_agency])
-                               if u["id"] != current_user.id]
-    form.items.choices = [(i["code"], f"{i['name']} ({i['agency']} {i['code']})") for i in agencies.items(db)]
+    form.agencies.choices = choices((a["code"], f"{a['name']} ({a['code']})") for a in every_agency)
+    form.inspectors.choices = choices((u["username"], f"{u['name']} · {u['agency']} · {u['cert_no'] or '-'}")
+                                      for u in accounts.inspectors_of(db, [a["code"] for a in every_agency])
+                                      if u["id"] != current_user.id)
+    form.items.choices = choices((i["code"], f"{i['name']} ({i['agency']} {i['code']})") for i in agencies.items(db))
     if data is None:
         form.agencies.data = [current_user.agency]
     return form
