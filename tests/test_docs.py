@@ -15,13 +15,13 @@ def readme():
 
 
 def commands(app):
+    """Our own commands (those of web/cli.py), as "flask group command" names."""
     for name, command in app.cli.commands.items():
-        if name in ("run", "shell", "routes"):
-            continue
         if isinstance(command, AppGroup):
             for sub_name, sub in command.commands.items():
-                yield f"flask {name} {sub_name}", sub
-        else:
+                if sub.callback.__module__ == "web.cli":
+                    yield f"flask {name} {sub_name}", sub
+        elif getattr(command.callback, "__module__", None) == "web.cli":
             yield f"flask {name}", command
 
 
