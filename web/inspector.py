@@ -171,3 +171,11 @@ def void(inspection_id):
     else:
         flash(_("Inspection voided."), "success")
     return redirect(url_for("inspector.inspection", inspection_id=inspection_id))
+
+
+@bp.route("/scan")
+@role_required("inspector")
+def scanner():
+    """The in-page camera scanner, with the manual search as its fallback."""
+    return render_template("inspector/scanner.html", form=SearchForm(request.args),
+                           base_url=current_app.config["LOGBOOK_BASE_URL"])
