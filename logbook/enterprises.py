@@ -62,22 +62,25 @@ def parse_row(record):
 
 def parse_csv(text):
     """Parse CSV text (BOM already removed) into enterprise dicts, or raise ImportFailed listing every bad line."""
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    # csv.reader, not DictReader: DictReader skips blank lines silently, which shifts the line numbers
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = [h.strip() for h in next(reader, [])]
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     unknown = [c for c in header if c not in CSV_COLUMNS]
     if missing or unknown:
         reasons = ([f"missing column {c}" for c in missing] + [f"unknown column {c}" for c in unknown])
         raise ImportFailed([f"line 1: {'; '.join(reasons)} (expected {','.join(CSV_COLUMNS)})"])
-    reader.fieldnames = header
     parsed, problems, seen = [], [], {}
-    line = 1
-    for record in reader:
+    line = reader.line_num
+    for values in reader:
         line_start = line + 1
         line = reader.line_num
-        if None in record:
+        if not values:
+            continue
+        if len(values) > len(header):
             problems.append(f"line {line_start}: more fields than the header has")
             continue
+        record = dict(zip(header, values))
         try:
             enterprise = parse_row(record)
         except ValueError as e:

@@ -5,7 +5,7 @@ Decisions come from logbook.rules; this module gathers the facts, holds the writ
 
 import json
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from . import enterprises, inbox, journal, limits, rules, usci
 from .db import immediate, now_text, parse_time, row, rows, value
@@ -142,7 +142,10 @@ def usage(db, enterprise_id, rule, at, tz):
     start, end = rules.window_bounds(rule.window, at, tz)
     sql = """SELECT count(*) FROM inspections i WHERE i.enterprise_id = ? AND i.counted = 1
              AND i.status != 'voided' AND i.started_at >= ? AND i.started_at < ?"""
-    params = [enterprise_id, now_text(start), now_text(end)]
+    # stored times have whole seconds: round the bounds up, or a rolling window (which ends just after `at`)
+    # would miss an inspection started in the same second
+    params = [enterprise_id, now_text(start + timedelta(microseconds=999_999)),
+              now_text(end + timedelta(microseconds=999_999))]
     if rule.agency is not None:  # a joint inspection counts once for each participating agency
         sql += """ AND EXISTS (SELECT 1 FROM inspection_agencies ia JOIN agencies a ON a.id = ia.agency_id
                    WHERE ia.inspection_id = i.id AND a.code = ?)"""

@@ -6,7 +6,7 @@ import sys
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from logbook import accounts, agencies, db, demo, enterprises, inspections, limits
 
@@ -27,6 +27,7 @@ def fail(message):
 
 
 @click.command("init-db")
+@with_appcontext  # plain commands get no app context from app.cli (e.g. app.test_cli_runner())
 def init_db():
     """Create or migrate the database; safe to rerun, never drops data."""
     path = current_app.config["LOGBOOK_DATABASE"]
@@ -36,6 +37,7 @@ def init_db():
 
 
 @click.command("demo")
+@with_appcontext
 def load_demo():
     """Load demo data (idempotent) and print its logins."""
     store = database()

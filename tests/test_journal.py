@@ -1,0 +1,156 @@
+"""The tamper-evident journal: the pure hash chain, and `flask journal verify` against edited databases."""
+
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from logbook import accounts, inspections, journal
+from logbook.inspections import utcnow
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+RECORDS = [
+    {"id": 1, "inspection_id": 1, "action": "start", "at": "2026-03-01T02:00:00Z", "payload": {"kind": "routine"}},
+    {"id": 2, "inspection_id": 1, "action": "close", "at": "2026-03-01T03:00:00Z", "payload": {"result": "no_issue"}},
+    {"id": 3, "inspection_id": 2, "action": "start", "at": "2026-03-01T04:00:00Z", "payload": {"kind": "special"}},
+    {"id": 4, "inspection_id": 2, "action": "void", "at": "2026-03-01T04:10:00Z", "payload": {"reason": "扫错企业"}},
+]
+
+
+def chain(records):
+    """The (record, prev_hash, hash) entries the logbook would have written for these records."""
+    entries, prev = [], journal.GENESIS
+    for record in records:
+        digest = journal.entry_hash(prev, record)
+        entries.append((record, prev, digest))
+        prev = digest
+    return entries
+
+
+# ---- the pure chain -------------------------------------------------------------------------------
+
+def test_an_intact_chain_verifies_up_to_its_head():
+    entries = chain(RECORDS)
+    assert journal.verify(entries) == (True, 4, entries[-1][2], None)
+
+
+def test_an_empty_chain_is_intact_at_genesis():
+    assert journal.verify([]) == (True, 0, journal.GENESIS, None)
+
+
+def edit_record(entries):
+    record, prev, digest = entries[1]
+    entries[1] = ({**record, "payload": {"result": "case_filed"}}, prev, digest)
+    return entries
+
+
+def edit_and_rehash(entries):
+    record, prev, _ = entries[1]
+    forged = {**record, "payload": {"result": "case_filed"}}
+    entries[1] = (forged, prev, journal.entry_hash(prev, forged))
+    return entries
+
+
+def delete_middle(entries):
+    del entries[1]
+    return entries
+
+
+def reorder(entries):
+    entries[1], entries[2] = entries[2], entries[1]
+    return entries
+
+
+def replace_first(entries):
+    forged = {**entries[0][0], "payload": {"kind": "visit"}}
+    return chain([forged])[:1] + entries[1:]
+
+
+@pytest.mark.parametrize("tamper, first_bad, checked", [
+    (edit_record, 1, 1),
+    (edit_and_rehash, 2, 2),   # re-hashing the edited entry breaks the link to the next one
+    (delete_middle, 1, 1),
+    (reorder, 1, 1),
+    (replace_first, 1, 1),
+])
+def test_verify_finds_the_first_entry_after_tampering(tamper, first_bad, checked):
+    entries = tamper(chain(RECORDS))
+    ok, count, _, bad = journal.verify(entries)
+    assert (ok, count, bad) == (False, checked, first_bad)
+
+
+def test_a_hash_does_not_depend_on_key_order_but_on_every_value():
+    record = RECORDS[3]
+    shuffled = dict(reversed(list(record.items())))
+    assert journal.entry_hash(journal.GENESIS, shuffled) == journal.entry_hash(journal.GENESIS, record)
+    assert journal.entry_hash(journal.GENESIS, {**record, "at": "2026-03-01T04:10:01Z"}) != \
+        journal.entry_hash(journal.GENESIS, record)
+    assert journal.entry_hash("f" * 64, record) != journal.entry_hash(journal.GENESIS, record)
+
+
+# ---- the journal in the database ------------------------------------------------------------------
+
+@pytest.fixture
+def journal_world(world, store):
+    """Two inspections: one started and closed, one started and voided (four journal entries)."""
+    ann = accounts.user_by_username(store, "ann")
+    now = utcnow()
+    request = {"qr_token": world["enterprise"]["qr_token"], "kind": "routine", "inspectors": ["bob"],
+               "items": ["SCJG-001"]}
+    first = inspections.record_inspection(store, ann, request, now, SHANGHAI)
+    inspections.close_inspection(store, first, ann, "no_issue", None, None, now, SHANGHAI)
+    second = inspections.record_inspection(store, ann, dict(request, kind="complaint", reference="12345-001"),
+                                           now, SHANGHAI)
+    inspections.void_inspection(store, second, ann, "扫错企业", now)
+    return world
+
+
+def verify(app):
+    return app.test_cli_runner().invoke(args=["journal", "verify"])
+
+
+def test_journal_verify_passes_on_an_empty_database(app):
+    result = verify(app)
+    assert result.exit_code == 0
+    assert "Journal intact: 0 entries" in result.stdout
+
+
+def test_journal_verify_passes_after_start_close_and_void(app, store, journal_world):
+    result = verify(app)
+    assert result.exit_code == 0, result.output
+    head = store.execute("SELECT hash FROM journal ORDER BY id DESC LIMIT 1").fetchone()[0]
+    assert result.stdout == f"Journal intact: 4 entries, head {head}\n"
+    actions = [r[0] for r in store.execute("SELECT action FROM journal ORDER BY id").fetchall()]
+    assert actions == ["start", "close", "start", "void"]
+
+
+@pytest.mark.parametrize("tampering", [
+    "UPDATE journal SET payload = replace(payload, 'no_issue', 'case_filed') WHERE action = 'close'",
+    "UPDATE journal SET payload = replace(payload, 'SCJG-001', 'SCJG-002') WHERE id = 1",
+    "UPDATE journal SET at = '2026-01-01T00:00:00Z' WHERE id = 3",
+    "DELETE FROM journal WHERE id = 2",
+    # the chain before the deleted last entry is intact, but the voided inspection's hash is gone
+    "DELETE FROM journal WHERE id = (SELECT max(id) FROM journal)",
+    "UPDATE inspections SET journal_hash = NULL WHERE id = 1",
+])
+def test_journal_verify_fails_after_the_database_is_edited(app, store, journal_world, tampering):
+    store.execute(tampering)
+    store.conn.commit()
+    result = verify(app)
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert "Journal BROKEN" in result.stderr
+
+
+def test_deleting_the_last_entry_leaves_an_inspection_unanchored(store, journal_world):
+    store.execute("DELETE FROM journal WHERE id = 4")
+    store.conn.commit()
+    status = inspections.verify_journal(store)
+    assert (status["ok"], status["entries"], status["unanchored_inspections"]) == (False, 3, 1)
+
+
+def test_verify_names_the_first_edited_entry(store, journal_world):
+    store.execute("UPDATE journal SET payload = replace(payload, 'no_issue', 'case_filed') WHERE id = 2")
+    store.conn.commit()
+    status = inspections.verify_journal(store)
+    assert (status["ok"], status["entries"], status["first_bad_entry"]) == (False, 1, 2)
