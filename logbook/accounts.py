@@ -26,7 +26,7 @@ class TooManyAttempts(Exception):
 
 
 def add_user(db, username, password, role, name="", agency=None, cert_no=None, cert_expires_on=None,
-             usci_code=None, hash_method="scrypt"):
+             usci_code=None, hash_method="scrypt", email=None):
     """Create a user and return its id; inspectors need an agency, firm users an enterprise."""
     username = (username or "").strip()
     if not username or len(username) > 64 or any(c.isspace() for c in username):
@@ -53,11 +53,14 @@ def add_user(db, username, password, role, name="", agency=None, cert_no=None, c
             raise AccountError(f"no enterprise with USCI {usci_code}")
     if bool(cert_no) != bool(cert_expires_on):
         raise AccountError("give both the certificate number and its expiry date")
+    email = (email or "").strip() or None
+    if email and ("@" not in email or len(email) > 254 or any(c.isspace() for c in email)):
+        raise AccountError("the email address is not valid")
     cursor = db.execute(
         """INSERT INTO users (username, password_hash, role, name, agency_id, cert_no, cert_expires_on,
-           enterprise_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+           enterprise_id, email, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [username, generate_password_hash(password, method=hash_method), role, name or username, agency_id,
-         cert_no, cert_expires_on, enterprise_id, now_text()])
+         cert_no, cert_expires_on, enterprise_id, email, now_text()])
     return cursor.lastrowid
 
 

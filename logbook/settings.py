@@ -29,6 +29,13 @@ SETTINGS = [
             "attempts answer 429.", int),
     Setting("LOGIN_WINDOW_MINUTES", 15, "Length of the failed-login window.", int),
     Setting("PASSWORD_HASH", "scrypt", "Werkzeug password hashing method (tests use a cheaper one).", str),
+    Setting("SMTP_HOST", "", "Mail server for the firm's inbox messages; empty (the default) sends no mail, the "
+            "in-app inbox works without it."),
+    Setting("SMTP_PORT", 25, "Port of the mail server.", int),
+    Setting("SMTP_FROM", "logbook@localhost", "Sender address of mailed messages."),
+    Setting("SMTP_USER", "", "Login for the mail server, if it needs one."),
+    Setting("SMTP_PASSWORD", "", "Password for the mail server, if it needs one."),
+    Setting("SMTP_STARTTLS", 0, "1 to upgrade the mail connection with STARTTLS.", int),
 ]
 
 

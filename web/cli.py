@@ -3,12 +3,14 @@ enterprises, rules and journal groups."""
 
 import os
 import sys
+import time
 
 import click
-from flask import current_app
+from flask import current_app, render_template
 from flask.cli import AppGroup, with_appcontext
+from flask_babel import force_locale
 
-from logbook import accounts, agencies, db, demo, enterprises, inspections, limits
+from logbook import accounts, agencies, db, demo, enterprises, inspections, limits, mailer
 
 from . import database, now, tz
 
@@ -18,6 +20,7 @@ users_cli = AppGroup("users", help="Manage users: inspectors, firm users, superv
 enterprises_cli = AppGroup("enterprises", help="Import enterprises and print their scan URLs.")
 rules_cli = AppGroup("rules", help="Manage limit rules (max inspections per window).")
 journal_cli = AppGroup("journal", help="Check the tamper-evident journal.")
+notifications_cli = AppGroup("notifications", help="Mail the firms' inbox messages (when SMTP is configured).")
 
 
 def fail(message):
@@ -86,7 +89,8 @@ def items_add(agency_code, item_code, name, basis):
 @click.option("--cert-no", help="Enforcement certificate number (inspectors).")
 @click.option("--cert-expires", help="Certificate expiry date, YYYY-MM-DD.")
 @click.option("--usci", "usci_code", help="The enterprise a firm user acts for.")
-def users_add(username, role, name, agency, cert_no, cert_expires, usci_code):
+@click.option("--email", help="Address for mailed inbox messages (firm users).")
+def users_add(username, role, name, agency, cert_no, cert_expires, usci_code, email):
     """Add a user; the password comes from LOGBOOK_PASSWORD if set, else it is prompted for."""
     if cert_expires:
         from datetime import date
@@ -98,7 +102,7 @@ def users_add(username, role, name, agency, cert_no, cert_expires, usci_code):
                                                                    confirmation_prompt=True)
     try:
         accounts.add_user(database(), username, password, role, name=name, agency=agency, cert_no=cert_no,
-                          cert_expires_on=cert_expires, usci_code=usci_code,
+                          cert_expires_on=cert_expires, usci_code=usci_code, email=email,
                           hash_method=current_app.config["LOGBOOK_PASSWORD_HASH"])
     except accounts.AccountError as e:
         fail(e)
@@ -180,7 +184,39 @@ def journal_verify():
     sys.exit(1)
 
 
+@notifications_cli.command("mail")
+@click.option("--every", type=click.IntRange(min=0), default=0,
+              help="Keep running, mailing new messages every this many seconds (0: once and exit).")
+def notifications_mail(every):
+    """Mail the inbox messages not mailed yet to the firm users who gave an email address."""
+    config = current_app.config
+    if not config["LOGBOOK_SMTP_HOST"]:
+        fail("LOGBOOK_SMTP_HOST is not set; the in-app inbox works without mail")
+    settings = {"host": config["LOGBOOK_SMTP_HOST"], "port": config["LOGBOOK_SMTP_PORT"],
+                "from": config["LOGBOOK_SMTP_FROM"], "user": config["LOGBOOK_SMTP_USER"],
+                "password": config["LOGBOOK_SMTP_PASSWORD"], "starttls": config["LOGBOOK_SMTP_STARTTLS"]}
+    while True:
+        sent, skipped = mailer.mail_pending(database(), settings, compose_mail, now())
+        click.echo(f"Mailed {sent} message(s); {skipped} had no address.")
+        if not every:
+            return
+        time.sleep(every)
+
+
+def compose_mail(message):
+    """Subject and body of one inbox message, in Chinese, as the inbox shows it."""
+    found = inspections.inspection(database(), message["inspection_id"])
+    with force_locale("zh"):
+        subject = f"[扫码入企] {message['enterprise']}"
+        body = render_template("mail/notification.txt", message=message, inspection=found,
+                               enterprise=message["enterprise"],
+                               agencies="、".join(a["name"] for a in found["agency_details"]),
+                               link=f"{current_app.config['LOGBOOK_BASE_URL'].rstrip('/')}/firm/inspections/{found['id']}")
+    return subject, body
+
+
 def register(app):
     """Attach every command to the app's `flask` CLI."""
-    for command in (init_db, load_demo, agencies_cli, items_cli, users_cli, enterprises_cli, rules_cli, journal_cli):
+    for command in (init_db, load_demo, agencies_cli, items_cli, users_cli, enterprises_cli, rules_cli, journal_cli,
+                    notifications_cli):
         app.cli.add_command(command)
