@@ -207,3 +207,11 @@ CREATE TABLE notifications (
   read_at TEXT, mailed_at TEXT, UNIQUE (enterprise_id, inspection_id, kind));
 CREATE INDEX notifications_enterprise ON notifications(enterprise_id, created_at)
 """)
+
+
+@migrations()
+def m003_journal_head(db):
+    """The journal's head (last sequence number and hash), so a deleted last entry is detectable."""
+    db.execute("CREATE TABLE journal_head (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, hash TEXT NOT NULL)")
+    db.execute("""INSERT INTO journal_head (id, seq, hash) SELECT 1, coalesce(max(id), 0),
+                  coalesce((SELECT hash FROM journal ORDER BY id DESC LIMIT 1), ?) FROM journal""", ["0" * 64])

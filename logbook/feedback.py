@@ -8,7 +8,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from . import accounts, enterprises, inspections
+from . import accounts, audit, enterprises, inspections
 from .db import immediate, now_text, row, rows, value
 
 CATEGORIES = ("no_scan", "too_frequent", "misconduct", "fees_demanded", "other")
@@ -93,17 +93,18 @@ def confirm_inspection(db, inspection_id, user, code, now):
             raise TooManyAttempts()
         if found["status"] == "voided":
             raise NotConfirmable("a voided inspection cannot be confirmed")
-        if found["confirmed_at"]:
-            return
-        if not secrets.compare_digest(str(code or "").strip(), found["confirm_code"]):
+        # bytes: compare_digest refuses str with non-ASCII characters (a TypeError, i.e. a 500)
+        if not secrets.compare_digest(str(code or "").strip().encode(), found["confirm_code"].encode()):
             db.execute("INSERT INTO confirm_failures (user_id, inspection_id, failed_at) VALUES (?, ?, ?)",
                        [user["id"], inspection_id, now_text(now)])
             bad = BadCode("the confirmation code is wrong")
+        elif found["confirmed_at"]:  # the right code again: already done, nothing to change
+            return
         else:
             bad = None
             at = now_text(now)
             db.execute("UPDATE inspections SET confirmed_at = ?, confirmed_by = ? WHERE id = ?", [at, user["id"], inspection_id])
-            inspections.append_journal(db, inspection_id, "confirm", at, {"by": user["username"]})
+            audit.append_journal(db, inspection_id, "confirm", at, {"by": user["username"]})
     if bad:
         raise bad
 
@@ -181,6 +182,13 @@ def complaints(db, status=None, limit=200):
         sql += " WHERE c.status = ?"
         params.append(status)
     return rows(db, sql + " ORDER BY c.created_at DESC, c.id DESC LIMIT ?", params + [limit])
+
+
+def complaint_count(db, status=None):
+    """How many complaints there are, optionally of one status."""
+    if status:
+        return value(db, "SELECT count(*) FROM complaints WHERE status = ?", [status])
+    return value(db, "SELECT count(*) FROM complaints")
 
 
 def complaint(db, complaint_id):

@@ -3,11 +3,11 @@
 Decisions come from logbook.rules; this module gathers the facts, holds the write lock and writes.
 """
 
-import json
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from . import enterprises, inbox, journal, limits, rules, usci
+from . import enterprises, inbox, limits, rules, usci
+from .audit import append_journal
 from .db import immediate, now_text, parse_time, row, rows, value
 
 
@@ -175,20 +175,6 @@ def quota(db, enterprise, at, tz, counted_kinds=rules.COUNTED_KINDS):
 
 # ---- writes -------------------------------------------------------------------------------------
 
-def append_journal(db, inspection_id, action, at, payload):
-    """Chain one journal entry to the last (the caller holds the write lock) and stamp the inspection."""
-    last = row(db, "SELECT id, hash FROM journal ORDER BY id DESC LIMIT 1")
-    entry_id = (last["id"] + 1) if last else 1
-    prev = last["hash"] if last else journal.GENESIS
-    record = {"id": entry_id, "inspection_id": inspection_id, "action": action, "at": at, "payload": payload}
-    digest = journal.entry_hash(prev, record)
-    db.execute("INSERT INTO journal (id, inspection_id, action, at, payload, prev_hash, hash) "
-               "VALUES (?, ?, ?, ?, ?, ?, ?)",
-               [entry_id, inspection_id, action, at, json.dumps(payload, ensure_ascii=False, sort_keys=True),
-                prev, digest])
-    db.execute("UPDATE inspections SET journal_hash = ? WHERE id = ?", [digest, inspection_id])
-
-
 def _resolve_enterprise(db, qr_token, usci_code):
     if qr_token:
         found, replaced = enterprises.by_qr_token(db, qr_token)
@@ -314,8 +300,9 @@ def close_inspection(db, inspection_id, caller, result, findings, rectify_by, no
         if status != "open":
             raise NotOpen(f"the inspection is {status}, not open")
         rectify_text = rectify_by.isoformat() if rectify_by and result == "rectify" else None
+        findings = (findings or "").strip() or None
         db.execute("UPDATE inspections SET status = 'closed', closed_at = ?, result = ?, findings = ?, rectify_by = ? "
-                   "WHERE id = ?", [at, result, (findings or "").strip() or None, rectify_text, inspection_id])
+                   "WHERE id = ?", [at, result, findings, rectify_text, inspection_id])
         append_journal(db, inspection_id, "close", at, {"result": result, "findings": findings,
                                                          "rectify_by": rectify_text, "by": caller["username"]})
         inbox.notify(db, found["enterprise_id"], inspection_id, "closed", now)
@@ -337,21 +324,6 @@ def void_inspection(db, inspection_id, caller, reason, now):
         db.execute("UPDATE inspections SET status = 'voided', voided_at = ?, void_reason = ? WHERE id = ?",
                    [at, reason.strip(), inspection_id])
         append_journal(db, inspection_id, "void", at, {"reason": reason.strip(), "by": caller["username"]})
-
-
-def verify_journal(db):
-    """Check the whole chain and that every inspection's journal_hash is in it; return {ok, entries, head}."""
-    entries = []
-    for e in rows(db, "SELECT id, inspection_id, action, at, payload, prev_hash, hash FROM journal ORDER BY id"):
-        record = {"id": e["id"], "inspection_id": e["inspection_id"], "action": e["action"], "at": e["at"],
-                  "payload": json.loads(e["payload"])}
-        entries.append((record, e["prev_hash"], e["hash"]))
-    ok, count, head, bad = journal.verify(entries)
-    orphans = value(db, """SELECT count(*) FROM inspections WHERE journal_hash IS NULL
-                           OR journal_hash NOT IN (SELECT hash FROM journal)""")
-    expected = value(db, "SELECT count(*) FROM inspections")
-    return {"ok": ok and orphans == 0 and (expected == 0 or count > 0), "entries": count, "head": head,
-            "first_bad_entry": entries[bad][0]["id"] if bad is not None else None, "unanchored_inspections": orphans}
 
 
 def utcnow():

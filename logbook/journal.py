@@ -30,3 +30,26 @@ def verify(entries):
         prev = stored_hash
         count += 1
     return True, count, prev, None
+
+
+def replay(entries):
+    """Each inspection's state as its entries tell it: {inspection_id: {status, kind, ..., hash_of_last}}."""
+    states = {}
+    for record, _prev, digest in entries:
+        payload = record.get("payload") or {}
+        state = states.setdefault(record["inspection_id"], {})
+        action = record["action"]
+        if action == "start":
+            state.update(status="open", kind=payload.get("kind"), counted=payload.get("counted"),
+                         entry=payload.get("entry"), late=payload.get("late"), started_at=payload.get("started_at"),
+                         reference=payload.get("reference"), usci=payload.get("enterprise"), result=None,
+                         findings=None, rectify_by=None, void_reason=None, confirmed=False)
+        elif action == "close":
+            state.update(status="closed", result=payload.get("result"), findings=payload.get("findings"),
+                         rectify_by=payload.get("rectify_by"))
+        elif action == "void":
+            state.update(status="voided", void_reason=payload.get("reason"))
+        elif action == "confirm":
+            state["confirmed"] = True
+        state["hash_of_last"] = digest
+    return states

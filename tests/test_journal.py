@@ -4,7 +4,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from logbook import accounts, inspections, journal
+from logbook import accounts, audit, inspections, journal
+from logbook.db import immediate
 from logbook.inspections import utcnow
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -142,15 +143,44 @@ def test_journal_verify_fails_after_the_database_is_edited(app, store, journal_w
     assert "Journal BROKEN" in result.stderr
 
 
-def test_deleting_the_last_entry_leaves_an_inspection_unanchored(store, journal_world):
+def test_deleting_the_last_entry_is_detected_by_the_head(store, journal_world):
     store.execute("DELETE FROM journal WHERE id = 4")
     store.conn.commit()
-    status = inspections.verify_journal(store)
-    assert (status["ok"], status["entries"], status["unanchored_inspections"]) == (False, 3, 1)
+    status = audit.verify_journal(store)
+    assert (status["ok"], status["entries"]) == (False, 3)
+    assert any("head" in p for p in status["problems"])
+    assert any(p.startswith("inspection 2:") for p in status["problems"])
+
+
+def test_deleting_the_last_entry_stays_detected_after_new_entries(store, journal_world):
+    store.execute("DELETE FROM journal WHERE id = 4")
+    store.conn.commit()
+    first = store.execute("SELECT id FROM inspections ORDER BY id LIMIT 1").fetchone()[0]
+    with immediate(store):
+        audit.append_journal(store, first, "confirm", "2026-01-02T00:00:00Z", {"by": "firm1"})
+        store.execute("UPDATE inspections SET confirmed_at = '2026-01-02T00:00:00Z' WHERE id = ?", [first])
+    status = audit.verify_journal(store)
+    assert status["ok"] is False
+    assert any("missing" in p for p in status["problems"])
+
+
+@pytest.mark.parametrize("edit, column", [
+    ("UPDATE inspections SET result = 'case_filed' WHERE status = 'closed'", "result"),
+    ("UPDATE inspections SET status = 'open' WHERE status = 'voided'", "status"),
+    ("UPDATE inspections SET counted = 0", "counted"),
+    ("UPDATE inspections SET started_at = '2020-01-01T00:00:00Z'", "started_at"),
+])
+def test_editing_an_inspection_behind_the_apps_back_is_detected(store, journal_world, edit, column):
+    store.execute(edit)
+    store.conn.commit()
+    status = audit.verify_journal(store)
+    assert status["ok"] is False
+    assert any(column in p for p in status["problems"]), status["problems"]
 
 
 def test_verify_names_the_first_edited_entry(store, journal_world):
     store.execute("UPDATE journal SET payload = replace(payload, 'no_issue', 'case_filed') WHERE id = 2")
     store.conn.commit()
-    status = inspections.verify_journal(store)
-    assert (status["ok"], status["entries"], status["first_bad_entry"]) == (False, 1, 2)
+    status = audit.verify_journal(store)
+    assert (status["ok"], status["entries"]) == (False, 1)
+    assert status["problems"][0].startswith("entry 2:")

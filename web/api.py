@@ -3,7 +3,7 @@
 from flask import current_app, g, request
 from flask_smorest import Api, Blueprint
 
-from logbook import accounts, enterprises, inspections, rules
+from logbook import accounts, audit, enterprises, inspections, rules
 from logbook.db import immediate
 
 from . import counted_kinds, database, now, schemas, tz
@@ -204,4 +204,4 @@ def void(body, inspection_id):
 def verify_journal():
     """Check the hash chain of the journal."""
     caller("supervisor")
-    return inspections.verify_journal(database())
+    return audit.verify_journal(database())
