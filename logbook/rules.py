@@ -54,6 +54,15 @@ class LimitRule:
         return f"rule {self.id}: max {self.max} per {window}, {self.agency or 'all agencies'}, {target}"
 
 
+class Problem(str):
+    """An English message that also carries a code and its parameters, so a page can show it translated."""
+
+    def __new__(cls, code, template, **params):
+        self = super().__new__(cls, template.format(**params))
+        self.code, self.params = code, params
+        return self
+
+
 class CapReached(Exception):
     """A counted inspection would exceed a limit rule."""
 
@@ -136,9 +145,9 @@ def certificate_valid(cert_no, cert_expires_on, on_day):
 def lateness(started_at, now):
     """(late, problem): a start too far back or in the future is a problem; one well past is late."""
     if started_at > now + FUTURE_SKEW:
-        return False, "the start time is in the future"
+        return False, Problem("future_start", "the start time is in the future")
     if started_at < now - MAX_LATE:
-        return False, "a late entry may go back at most 10 days"
+        return False, Problem("too_late", "a late entry may go back at most 10 days")
     return started_at < now - LATE_AFTER, None
 
 
@@ -170,37 +179,43 @@ def inspection_problems(f):
     problems = dict(f.problems)
     unknown = [a for a in f.agencies if a not in f.known_agencies]
     if unknown:
-        problems["agencies"] = f"unknown agency: {', '.join(unknown)}"
+        problems["agencies"] = Problem("unknown_agency", "unknown agency: {names}", names=", ".join(unknown))
     elif f.caller_agency not in f.agencies:
-        problems["agencies"] = "your own agency must take part"
+        problems["agencies"] = Problem("own_agency", "your own agency must take part")
     if f.unknown_inspectors:
-        problems["inspectors"] = f"not an active inspector: {', '.join(f.unknown_inspectors)}"
+        problems["inspectors"] = Problem("unknown_inspector", "not an active inspector: {names}",
+                                          names=", ".join(f.unknown_inspectors))
     elif f.kind != VISIT:
         outsiders = [i["username"] for i in f.inspectors if i["agency"] not in f.agencies]
         certified = [i for i in f.inspectors
                      if certificate_valid(i["cert_no"], i["cert_expires_on"], f.day)]
         if outsiders:
-            problems["inspectors"] = f"not of a participating agency: {', '.join(outsiders)}"
+            problems["inspectors"] = Problem("outsider", "not of a participating agency: {names}",
+                                              names=", ".join(outsiders))
         elif len(certified) < MIN_INSPECTORS:
-            problems["inspectors"] = (f"at least {MIN_INSPECTORS} inspectors with a valid certificate "
-                                      f"must take part; {len(certified)} do")
+            problems["inspectors"] = Problem(
+                "too_few_inspectors", "at least {needed} inspectors with a valid certificate must take part; {count} do",
+                needed=MIN_INSPECTORS, count=len(certified))
     if f.kind != VISIT:
         if not f.items:
-            problems["items"] = "name at least one item of the inspection list (清单之外无检查)"
+            problems["items"] = Problem("no_items", "name at least one item of the inspection list (清单之外无检查)")
         else:
             outside = [c for c in f.items if f.item_agencies.get(c) not in f.agencies]
             if outside:
-                problems["items"] = f"not on a participating agency's active list: {', '.join(outside)}"
+                problems["items"] = Problem("item_outside", "not on a participating agency's active list: {codes}",
+                                            codes=", ".join(outside))
     if is_exempt(f.kind, f.counted_kinds) and not (f.reference or "").strip():
-        problems["reference"] = f"a {f.kind} inspection needs a reference (complaint or document number)"
+        problems["reference"] = Problem("no_reference", "a {kind} inspection needs a reference (complaint or document number)",
+                                        kind=f.kind)
     if f.kind == "recheck":
         t = f.recheck_target
         if f.recheck_of is None:
-            problems["recheck_of"] = "a recheck must name the inspection it rechecks"
+            problems["recheck_of"] = Problem("no_recheck_target", "a recheck must name the inspection it rechecks")
         elif not t or t["enterprise_id"] != f.enterprise_id or t["result"] != "rectify":
-            problems["recheck_of"] = "no earlier inspection of this enterprise ended in rectify with that id"
+            problems["recheck_of"] = Problem("bad_recheck_target",
+                                             "no earlier inspection of this enterprise ended in rectify with that id")
     if f.late and not (f.reason or "").strip():
-        problems["reason"] = "a late entry needs a reason"
+        problems["reason"] = Problem("no_late_reason", "a late entry needs a reason")
     return problems
 
 
@@ -208,21 +223,21 @@ def close_problems(result, findings, rectify_by, today):
     """Per-field messages for closing an inspection; empty if fine."""
     problems = {}
     if result not in RESULTS:
-        problems["result"] = f"result must be one of {', '.join(RESULTS)}"
+        problems["result"] = Problem("bad_result", "result must be one of {results}", results=", ".join(RESULTS))
     if result != "no_issue" and not (findings or "").strip():
-        problems["findings"] = "findings are required unless the result is no_issue"
+        problems["findings"] = Problem("no_findings", "findings are required unless the result is no_issue")
     if result == "rectify":
         if rectify_by is None:
-            problems["rectify_by"] = "a rectification deadline is required"
+            problems["rectify_by"] = Problem("no_deadline", "a rectification deadline is required")
         elif rectify_by < today:
-            problems["rectify_by"] = "the rectification deadline cannot be in the past"
+            problems["rectify_by"] = Problem("past_deadline", "the rectification deadline cannot be in the past")
     return problems
 
 
 def void_problem(status, recorded_at, now):
     """Why an inspection cannot be voided now, or None."""
     if status != "open":
-        return "only an open inspection can be voided"
+        return Problem("void_not_open", "only an open inspection can be voided")
     if now - recorded_at > VOID_WITHIN:
-        return "an inspection can be voided only within 30 minutes of being recorded"
+        return Problem("void_too_late", "an inspection can be voided only within 30 minutes of being recorded")
     return None

@@ -55,8 +55,10 @@ def install_template_helpers(app):
     from flask_babel import get_locale
 
     from .forms import COMPLAINT_LABELS, COMPLAINT_STATUS_LABELS, KIND_LABELS, RESULT_LABELS
+    from .problems import problem_text
 
     app.add_template_filter(local_time, "local_time")
+    app.add_template_filter(problem_text, "problem_text")
     app.add_template_global(lambda: get_locale().language if get_locale() else "zh", "current_locale")
     app.add_template_global(KIND_LABELS, "KIND_LABELS")
     app.add_template_global(RESULT_LABELS, "RESULT_LABELS")

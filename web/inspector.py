@@ -11,6 +11,7 @@ from logbook.db import parse_time
 
 from . import counted_kinds, database, now, role_required, tz
 from .forms import CloseForm, SearchForm, StartForm, VoidForm, choices
+from .problems import problem_text
 
 bp = Blueprint("inspector", __name__, url_prefix="/inspector")
 
@@ -140,7 +141,7 @@ def close(inspection_id):
                                          form.findings.data, form.rectify_by.data, now(), tz())
         except inspections.Invalid as e:
             for field, problem in e.fields.items():
-                getattr(form, field).errors = [problem]
+                getattr(form, field).errors = [problem_text(problem)]
         except inspections.NotOpen:
             flash(_("This inspection is no longer open."), "error")
             return redirect(url_for("inspector.inspection", inspection_id=inspection_id))
