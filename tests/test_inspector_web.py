@@ -68,7 +68,7 @@ def test_a_form_without_items_is_refused_with_a_message_and_changes_nothing(clie
     csrf = start_form(client, f"/q/{world['enterprise']['qr_token']}")
     response = start(client, world, csrf, items=[])
     assert response.status_code == 422
-    assert "清单之外无检查" in response.get_data(as_text=True)
+    assert "请至少选择一项检查事项" in response.get_data(as_text=True)
     assert value(store, "SELECT count(*) FROM inspections") == 0
 
 
