@@ -169,8 +169,9 @@ def confirm(body, inspection_id):
 def evaluation(body, inspection_id):
     """Rate a closed inspection once; inspectors and agencies never see individual ratings."""
     user = caller("firm")
-    feedback.evaluate(database(), inspection_id, user, body["rating"], body.get("comment"), now())
-    return {"inspection_id": inspection_id, "rating": body["rating"], "comment": body.get("comment")}
+    db = database()
+    feedback.evaluate(db, inspection_id, user, body["rating"], body.get("comment"), now())
+    return dict(feedback.evaluation_of(db, inspection_id), inspection_id=inspection_id)  # as stored
 
 
 @blp.route("/complaints", methods=["POST"])

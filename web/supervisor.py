@@ -24,7 +24,7 @@ def home():
     return render_template("supervisor/home.html", year=year, this_year=this_year,
                            stats=stats.year_stats(db, year, tz()),
                            frequent=stats.frequent_targets(db, year, tz()),
-                           open_complaints=len(feedback.complaints(db, "open")))
+                           open_complaints=feedback.complaint_count(db, "open"))
 
 
 @bp.route("/complaints")
