@@ -16,17 +16,22 @@ def notify(db, enterprise_id, inspection_id, kind, now):
                [enterprise_id, inspection_id, kind, now_text(now)])
 
 
-def remind_deadlines(db, today, now):
-    """Add "deadline approaching" messages for rectifications due within DEADLINE_NOTICE_DAYS."""
+def remind_deadlines(db, today, now, enterprise_id=None):
+    """Add "deadline approaching" messages for rectifications due within DEADLINE_NOTICE_DAYS (one firm, or all)."""
     due = (today + timedelta(days=DEADLINE_NOTICE_DAYS)).isoformat()
-    db.execute("""INSERT OR IGNORE INTO notifications (enterprise_id, inspection_id, kind, created_at)
+    sql = """INSERT OR IGNORE INTO notifications (enterprise_id, inspection_id, kind, created_at)
         SELECT enterprise_id, id, 'deadline', ? FROM inspections WHERE status = 'closed' AND result = 'rectify'
-        AND rectify_by >= ? AND rectify_by <= ?""", [now_text(now), today.isoformat(), due])
+        AND rectify_by >= ? AND rectify_by <= ?"""
+    params = [now_text(now), today.isoformat(), due]
+    if enterprise_id is not None:
+        sql += " AND enterprise_id = ?"
+        params.append(enterprise_id)
+    db.execute(sql, params)
 
 
 def inbox(db, enterprise_id, today, now, limit=100):
     """The firm's messages, newest first, each with its inspection's enterprise-facing facts."""
-    remind_deadlines(db, today, now)
+    remind_deadlines(db, today, now, enterprise_id)
     return rows(db, """SELECT n.id, n.kind, n.created_at, n.read_at, n.inspection_id,
         i.result, i.rectify_by, i.kind AS inspection_kind,
         (SELECT group_concat(a.name, '、') FROM inspection_agencies ia JOIN agencies a ON a.id = ia.agency_id

@@ -154,7 +154,8 @@ def usage(db, enterprise_id, rule, at, tz):
 
 
 def quota(db, enterprise, at, tz, counted_kinds=rules.COUNTED_KINDS):
-    """The firm's meter for the calendar year containing `at`: counted of max, exempt, total, and every rule."""
+    """The firm's meter for the calendar year containing `at`: counted of max, exempt, total inspections (visits
+    apart), and every applicable rule with its use."""
     start, end = rules.year_bounds(at.astimezone(tz).year, tz)
     counts = rows(db, """SELECT kind, counted, count(*) AS n FROM inspections WHERE enterprise_id = ?
         AND status != 'voided' AND started_at >= ? AND started_at < ? GROUP BY kind, counted""",
@@ -167,7 +168,8 @@ def quota(db, enterprise, at, tz, counted_kinds=rules.COUNTED_KINDS):
         "counted": sum(c["n"] for c in counts if c["counted"]),
         "max": default.max if default else None,
         "exempt": sum(c["n"] for c in counts if not c["counted"] and c["kind"] != rules.VISIT),
-        "total": sum(c["n"] for c in counts),
+        "total": sum(c["n"] for c in counts if c["kind"] != rules.VISIT),  # a service visit is never an inspection
+        "visits": sum(c["n"] for c in counts if c["kind"] == rules.VISIT),
         "rules": [{"rule_id": r.id, "scope": r.scope, "window": r.window, "used": usage(db, enterprise["id"], r, at, tz),
                    "max": r.max} for r in applicable],
     }

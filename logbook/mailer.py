@@ -21,12 +21,13 @@ def send(settings, recipients, subject, body):
         server.send_message(message)
 
 
-def mail_pending(db, settings, compose, now):
+def mail_pending(db, settings, compose, now, today):
     """Mail every unmailed inbox message to its enterprise's firm users; return (sent, skipped).
 
     `compose(message)` returns (subject, body); a message whose enterprise has no address is marked done.
     """
     sent = skipped = 0
+    inbox.remind_deadlines(db, today, now)
     for message in inbox.unmailed(db):
         recipients = [r for r in (message["recipients"] or "").split(",") if r]
         if recipients:

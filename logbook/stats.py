@@ -12,10 +12,10 @@ def year_stats(db, year, tz):
     by_agency = rows(db, """SELECT a.code AS agency,
           count(i.id) AS total,
           coalesce(sum(i.counted), 0) AS counted,
-          coalesce(sum(CASE WHEN i.counted = 0 AND i.kind != 'visit' THEN 1 ELSE 0 END), 0) AS exempt
+          coalesce(sum(1 - i.counted), 0) AS exempt
         FROM agencies a
         LEFT JOIN inspection_agencies ia ON ia.agency_id = a.id
-        LEFT JOIN inspections i ON i.id = ia.inspection_id AND i.status != 'voided'
+        LEFT JOIN inspections i ON i.id = ia.inspection_id AND i.status != 'voided' AND i.kind != 'visit'
              AND i.started_at >= ? AND i.started_at < ?
         GROUP BY a.id ORDER BY a.code""", [start, end])
     refusals = {r["agency"]: r["n"] for r in rows(db, """SELECT a.code AS agency, count(*) AS n FROM refusals r
@@ -29,11 +29,13 @@ def year_stats(db, year, tz):
 
 
 def _totals(db, start, end):
+    """Inspections of a period by outcome; service visits are never inspections and are counted apart."""
     found = rows(db, """SELECT
-          coalesce(sum(CASE WHEN status != 'voided' THEN 1 ELSE 0 END), 0) AS total,
-          coalesce(sum(CASE WHEN status != 'voided' AND counted = 1 THEN 1 ELSE 0 END), 0) AS counted,
-          coalesce(sum(CASE WHEN status != 'voided' AND counted = 0 AND kind != 'visit' THEN 1 ELSE 0 END), 0) AS exempt,
-          coalesce(sum(CASE WHEN status = 'voided' THEN 1 ELSE 0 END), 0) AS voided
+          coalesce(sum(CASE WHEN kind != 'visit' AND status != 'voided' THEN 1 ELSE 0 END), 0) AS total,
+          coalesce(sum(CASE WHEN kind != 'visit' AND status != 'voided' AND counted = 1 THEN 1 ELSE 0 END), 0) AS counted,
+          coalesce(sum(CASE WHEN kind != 'visit' AND status != 'voided' AND counted = 0 THEN 1 ELSE 0 END), 0) AS exempt,
+          coalesce(sum(CASE WHEN kind != 'visit' AND status = 'voided' THEN 1 ELSE 0 END), 0) AS voided,
+          coalesce(sum(CASE WHEN kind = 'visit' AND status != 'voided' THEN 1 ELSE 0 END), 0) AS visits
         FROM inspections WHERE started_at >= ? AND started_at < ?""", [start, end])
     return found[0]
 
@@ -43,5 +45,5 @@ def frequent_targets(db, year, tz, at_least=3, limit=20):
     start, end = (now_text(t) for t in rules.year_bounds(year, tz))
     return rows(db, """SELECT e.id, e.name, e.usci, count(*) AS total, sum(i.counted) AS counted
         FROM inspections i JOIN enterprises e ON e.id = i.enterprise_id
-        WHERE i.status != 'voided' AND i.started_at >= ? AND i.started_at < ?
+        WHERE i.status != 'voided' AND i.kind != 'visit' AND i.started_at >= ? AND i.started_at < ?
         GROUP BY e.id HAVING count(*) >= ? ORDER BY total DESC LIMIT ?""", [start, end, at_least, limit])

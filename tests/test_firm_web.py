@@ -90,7 +90,7 @@ def test_quota_meter_counts_only_the_unvoided_counted_inspections(firm, mix):
     assert response.status_code == 200
     meter = section(html(response), 'id="quota"')
     assert "Used 1/2" in meter
-    assert "Exempt inspections: 1 · all records: 2" in meter
+    assert "Exempt inspections: 1 · inspections in total: 2" in meter
 
 
 def test_quota_meter_lists_exempt_visits_with_kind_and_reference(firm, mix):

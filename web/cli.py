@@ -198,7 +198,8 @@ def notifications_mail(every):
                 "from": config["LOGBOOK_SMTP_FROM"], "user": config["LOGBOOK_SMTP_USER"],
                 "password": config["LOGBOOK_SMTP_PASSWORD"], "starttls": config["LOGBOOK_SMTP_STARTTLS"]}
     while True:
-        sent, skipped = mailer.mail_pending(database(), settings, compose_mail, now())
+        at = now()
+        sent, skipped = mailer.mail_pending(database(), settings, compose_mail, at, at.astimezone(tz()).date())
         click.echo(f"Mailed {sent} message(s); {skipped} had no address.")
         if not every:
             return

@@ -14,6 +14,16 @@ from .forms import ComplaintForm, ConfirmForm, RatingForm
 bp = Blueprint("firm", __name__, url_prefix="/firm")
 
 
+@bp.context_processor
+def unread_messages():
+    """Every firm page shows how many inbox messages are unread (deadline reminders included)."""
+    if not current_user.is_authenticated or current_user.role != "firm":
+        return {}
+    db, at = database(), now()
+    inbox.remind_deadlines(db, at.astimezone(tz()).date(), at, current_user.enterprise_id)
+    return {"unread": inbox.unread_count(db, current_user.enterprise_id)}
+
+
 @bp.route("/")
 @role_required("firm")
 def home():
@@ -30,8 +40,7 @@ def home():
     return render_template("firm/home.html", enterprise=enterprise, year=year, this_year=this_year,
                            quota=inspections.quota(db, enterprise, min(at, end - timedelta(seconds=1)), tz(),
                                                    counted_kinds()),
-                           records=records, rated=feedback.rated_ids(db, [r["id"] for r in records]),
-                           unread=inbox.unread_count(db, enterprise["id"]))
+                           records=records, rated=feedback.rated_ids(db, [r["id"] for r in records]))
 
 
 def our_inspection(inspection_id):
