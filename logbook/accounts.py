@@ -122,3 +122,11 @@ def inspectors_of(db, agency_codes):
     return rows(db, f"""SELECT {USER_COLUMNS} FROM users u JOIN agencies a ON a.id = u.agency_id
                         WHERE u.role = 'inspector' AND u.active = 1 AND a.code IN ({marks})
                         ORDER BY a.code, u.name""", list(agency_codes))
+
+
+def users(db, limit=500):
+    """Users for the operator, newest first, with their agency code and enterprise name."""
+    return rows(db, """SELECT u.id, u.username, u.role, u.name, u.cert_no, u.cert_expires_on, u.email, u.active,
+                              a.code AS agency, e.name AS enterprise
+                       FROM users u LEFT JOIN agencies a ON a.id = u.agency_id
+                       LEFT JOIN enterprises e ON e.id = u.enterprise_id ORDER BY u.id DESC LIMIT ?""", [limit])

@@ -47,3 +47,8 @@ def active_rules(db):
             for r in rows(db, """SELECT l.id, l.max, a.code AS agency, l.target, l.target_value, l.window
                                  FROM limit_rules l LEFT JOIN agencies a ON a.id = l.agency_id
                                  WHERE l.active = 1 ORDER BY l.id""")]
+
+
+def deactivate_rule(db, rule_id):
+    """Stop applying a rule (kept for the record); return True if an active rule was deactivated."""
+    return db.execute("UPDATE limit_rules SET active = 0 WHERE id = ? AND active = 1", [rule_id]).rowcount == 1

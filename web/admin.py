@@ -1,13 +1,15 @@
-"""The operator's pages: enterprises with their printable posters and QR codes."""
+"""The operator's pages: enterprises (import, posters, QR codes, activation letters, new codes), agencies and
+their item lists, users, and limit rules."""
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from logbook import enterprises, feedback, qr
+from logbook import accounts, agencies, enterprises, feedback, limits, qr
 
 from . import database, now, role_required
-from .forms import SearchForm
+from .forms import AgencyForm, ImportForm, ItemForm, RuleForm, SearchForm, UserForm, choices
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -61,3 +63,144 @@ def activation_letter(enterprise_id):
     code, expires_at = feedback.issue_activation_code(database(), found["id"], now())
     return render_template("admin/activation_letter.html", enterprise=found, code=code, expires_at=expires_at,
                            activate_url=f"{current_app.config['LOGBOOK_BASE_URL'].rstrip('/')}/activate")
+
+
+@bp.route("/enterprises/<int:enterprise_id>/rotate", methods=["POST"])
+@role_required("admin")
+def rotate(enterprise_id):
+    """Give the enterprise a new QR code; its old posters then say the code has been replaced."""
+    if not FlaskForm().validate():
+        abort(400)
+    found = poster_enterprise(enterprise_id)
+    enterprises.rotate_qr_token(database(), found["id"])
+    flash(_("%(name)s has a new code. Print its new poster; the old one no longer works.", name=found["name"]), "success")
+    return redirect(url_for("admin.poster", enterprise_id=found["id"]))
+
+
+@bp.route("/enterprises/import", methods=["GET", "POST"])
+@role_required("admin")
+def import_enterprises():
+    """Import enterprises from a CSV upload: all or nothing, every bad line listed."""
+    form = ImportForm()
+    problems, status = [], 200
+    if form.validate_on_submit():
+        raw = form.file.data.read()
+        try:
+            text = raw.decode("utf-8-sig")
+            added, updated = enterprises.import_enterprises(database(), enterprises.parse_csv(text))
+        except UnicodeDecodeError:
+            problems, status = [_("The file is not UTF-8. Save it as UTF-8 (CSV) and upload it again.")], 422
+        except enterprises.ImportFailed as e:
+            problems, status = e.problems, 422
+        else:
+            flash(_("Imported: %(added)s new, %(updated)s updated.", added=added, updated=updated), "success")
+            return redirect(url_for("admin.import_enterprises"))
+    elif request.method == "POST":
+        if "csrf_token" in form.errors:
+            abort(400)
+        status = 422
+    return render_template("admin/import.html", form=form, problems=problems), status
+
+
+def _agency_choices(form_field, blank=None):
+    options = [(a["code"], f"{a['name']} ({a['code']})") for a in agencies.agencies(database())]
+    form_field.choices = choices(([("", blank)] if blank else []) + options)
+
+
+@bp.route("/agencies", methods=["GET", "POST"])
+@role_required("admin")
+def agencies_page():
+    """Agencies and their inspection item lists, with forms to add either."""
+    db = database()
+    agency_form, item_form = AgencyForm(prefix="agency"), ItemForm(prefix="item")
+    _agency_choices(item_form.agency)
+    status = 200
+    if request.method == "POST":
+        form = agency_form if "agency-code" in request.form else item_form
+        if form.validate_on_submit():
+            try:
+                if form is agency_form:
+                    agencies.add_agency(db, form.code.data, form.name.data)
+                else:
+                    agencies.add_item(db, form.agency.data, form.code.data, form.name.data, form.basis.data or None)
+            except agencies.DirectoryError as e:
+                form.code.errors = [str(e)]
+                status = 422
+            else:
+                flash(_("Saved."), "success")
+                return redirect(url_for("admin.agencies_page"))
+        elif "csrf_token" in form.errors:
+            abort(400)
+        else:
+            status = 422
+    return render_template("admin/agencies.html", agencies=agencies.agencies(db), items=agencies.items(db),
+                           agency_form=agency_form, item_form=item_form), status
+
+
+@bp.route("/users", methods=["GET", "POST"])
+@role_required("admin")
+def users_page():
+    """People and their roles, with the form to add one."""
+    db = database()
+    form = UserForm()
+    _agency_choices(form.agency, blank="—")
+    status = 200
+    if form.validate_on_submit():
+        try:
+            accounts.add_user(db, form.username.data, form.password.data, form.role.data, name=form.name.data,
+                              agency=form.agency.data or None, cert_no=form.cert_no.data or None,
+                              cert_expires_on=form.cert_expires.data.isoformat() if form.cert_expires.data else None,
+                              usci_code=form.usci.data or None, email=form.email.data,
+                              hash_method=current_app.config["LOGBOOK_PASSWORD_HASH"])
+        except accounts.AccountError as e:
+            form.username.errors = [str(e)]
+            status = 422
+        else:
+            flash(_("User %(name)s added.", name=form.username.data), "success")
+            return redirect(url_for("admin.users_page"))
+    elif request.method == "POST":
+        if "csrf_token" in form.errors:
+            abort(400)
+        status = 422
+    return render_template("admin/users.html", users=accounts.users(db), form=form), status
+
+
+@bp.route("/rules", methods=["GET", "POST"])
+@role_required("admin")
+def rules_page():
+    """The limit rules in force, the form to add one, and a button to retire one."""
+    db = database()
+    form = RuleForm()
+    _agency_choices(form.agency, blank=_("All agencies together"))
+    status = 200
+    if form.validate_on_submit():
+        target, value = form.target.data, (form.value.data or "").strip() or None
+        try:
+            if target != "all" and not value:
+                raise limits.RuleError("name the risk level, industry or USCI")
+            limits.add_rule(db, form.max.data, agency=form.agency.data or None,
+                            risk=value if target == "risk" else None, industry=value if target == "industry" else None,
+                            usci_code=value if target == "enterprise" else None, window=form.window.data.strip())
+        except limits.RuleError as e:
+            form.value.errors = [str(e)]
+            status = 422
+        else:
+            flash(_("Rule added. It applies from the next scan."), "success")
+            return redirect(url_for("admin.rules_page"))
+    elif request.method == "POST":
+        if "csrf_token" in form.errors:
+            abort(400)
+        status = 422
+    return render_template("admin/rules.html", rules=limits.active_rules(db), form=form), status
+
+
+@bp.route("/rules/<int:rule_id>/retire", methods=["POST"])
+@role_required("admin")
+def retire_rule(rule_id):
+    """Stop applying a rule."""
+    if not FlaskForm().validate():
+        abort(400)
+    if rule_id >= 2**62 or not limits.deactivate_rule(database(), rule_id):
+        abort(404)
+    flash(_("Rule %(id)s no longer applies.", id=rule_id), "success")
+    return redirect(url_for("admin.rules_page"))

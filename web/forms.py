@@ -2,6 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     DateField,
     DateTimeLocalField,
@@ -13,7 +14,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from logbook import rules
@@ -112,3 +113,48 @@ class ActivationForm(FlaskForm):
 class AnswerForm(FlaskForm):
     status = SelectField(_l("Status"), choices=choices(COMPLAINT_STATUS_LABELS.items()))
     answer = TextAreaField(_l("Answer to the enterprise"), validators=[DataRequired(), Length(max=5000)])
+
+
+class AgencyForm(FlaskForm):
+    code = StringField(_l("Agency code"), validators=[DataRequired(), Length(max=32)])
+    name = StringField(_l("Agency name"), validators=[DataRequired(), Length(max=100)])
+
+
+class ItemForm(FlaskForm):
+    agency = SelectField(_l("Agency"))
+    code = StringField(_l("Item code"), validators=[DataRequired(), Length(max=64)])
+    name = StringField(_l("Item name"), validators=[DataRequired(), Length(max=200)])
+    basis = StringField(_l("Legal basis"), validators=[Optional(), Length(max=500)])
+
+
+ROLE_LABELS = {"inspector": _l("Inspector"), "firm": _l("Enterprise"), "supervisor": _l("Supervisor"),
+               "admin": _l("Administrator")}
+
+
+class UserForm(FlaskForm):
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
+    role = SelectField(_l("Role"), choices=choices(ROLE_LABELS.items()))
+    name = StringField(_l("Full name"), validators=[Optional(), Length(max=100)])
+    agency = SelectField(_l("Agency (inspectors)"))
+    cert_no = StringField(_l("Certificate number (inspectors)"), validators=[Optional(), Length(max=64)])
+    cert_expires = DateField(_l("Certificate valid until"), validators=[Optional()])
+    usci = StringField(_l("USCI of the enterprise (firm users)"), validators=[Optional(), Length(max=40)])
+    email = StringField(_l("Email (optional)"), validators=[Optional(), Length(max=254)])
+    password = PasswordField(_l("Initial password (at least 8 characters)"), validators=[DataRequired(), Length(8, 256)])
+
+
+TARGET_LABELS = {"all": _l("All enterprises"), "risk": _l("A risk level"), "industry": _l("An industry"),
+                 "enterprise": _l("One enterprise (USCI)")}
+
+
+class RuleForm(FlaskForm):
+    max = IntegerField(_l("At most this many counted inspections"), validators=[InputRequired(), NumberRange(0, 1000)])
+    agency = SelectField(_l("Scope"))
+    target = SelectField(_l("Which enterprises"), choices=choices(TARGET_LABELS.items()))
+    value = StringField(_l("Risk level, industry or USCI"), validators=[Optional(), Length(max=100)])
+    window = StringField(_l("Window: year, or days:N for a rolling window"), default="year",
+                         validators=[DataRequired(), Length(max=20)])
+
+
+class ImportForm(FlaskForm):
+    file = FileField(_l("CSV file (usci,name[,address,industry,risk_level,lat,lon])"), validators=[FileRequired()])
