@@ -92,7 +92,8 @@ def inspection_json(found, viewer):
     return shown
 
 
-ERRORS = {401: "no or bad bearer token", 404: "not found or not yours", 422: "invalid body"}
+ERRORS = {401: "no or bad bearer token", 403: "certificate missing or expired", 404: "not found or not yours",
+          409: "refused by the inspection's state or a limit rule", 422: "invalid body", 429: "too many attempts"}
 
 
 def documented(*statuses):
@@ -109,7 +110,8 @@ def documented(*statuses):
 @blp.route("/tokens", methods=["POST"], endpoint="tokens")
 @blp.arguments(schemas.TokenRequest)
 @blp.response(201, schemas.TokenResponse)
-@documented(401, 429)
+@blp.alt_response(401, schema=schemas.ErrorSchema, description="wrong username or password")
+@documented(429)
 def issue_token(body):
     """Exchange a username and password for a bearer token."""
     db = database()
