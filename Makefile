@@ -6,7 +6,7 @@ PORT   ?= 5000
 WORKERS ?= 2
 export LOGBOOK_BASE_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: install dev translations messages run test lint bench clean
+.PHONY: install dev translations messages run test lint bench screenshots clean
 
 install: $(VENV)/.installed translations
 
@@ -46,3 +46,7 @@ clean:
 messages: $(VENV)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k _l -o translations/messages.pot --ignore-dirs='.venv tests bench' .
 	$(BIN)/pybabel update -i translations/messages.pot -d translations -l zh --no-fuzzy-matching
+
+# Retake the README's screenshots (docs/screenshots) with the browser tests.
+screenshots: dev
+	UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/e2e/test_pages.py -k fits

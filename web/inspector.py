@@ -21,10 +21,13 @@ def start_form(db, data=None):
     form = StartForm(formdata=data)
     every_agency = agencies.agencies(db)
     form.agencies.choices = choices((a["code"], f"{a['name']} ({a['code']})") for a in every_agency)
+    people = [u for u in accounts.inspectors_of(db, [a["code"] for a in every_agency]) if u["id"] != current_user.id]
     form.inspectors.choices = choices((u["username"], f"{u['name']} · {u['agency']} · {u['cert_no'] or '-'}")
-                                      for u in accounts.inspectors_of(db, [a["code"] for a in every_agency])
-                                      if u["id"] != current_user.id)
-    form.items.choices = choices((i["code"], f"{i['name']} ({i['agency']} {i['code']})") for i in agencies.items(db))
+                                      for u in people)
+    listed = agencies.items(db)
+    form.items.choices = choices((i["code"], f"{i['name']} ({i['code']})") for i in listed)
+    # which agency each option belongs to, so the page shows the inspector's own agency first
+    form.agency_of = {u["username"]: u["agency"] for u in people} | {i["code"]: i["agency"] for i in listed}
     if data is None:
         form.agencies.data = [current_user.agency]
     return form
