@@ -9,6 +9,7 @@
   var status = document.getElementById("scanner-status");
   var canvas = document.createElement("canvas");
   var context = canvas.getContext("2d", { willReadFrequently: true });
+  var again = document.getElementById("start-camera");
   var detector = null;
   var stream = null;
   var done = false;
@@ -78,17 +79,17 @@
       video.srcObject = s;
       return video.play();
     }).then(function () {
+      again.hidden = true;  // the camera runs: nothing to retry
       say("scanning");
       loop();
     }).catch(function (error) {
       window.scanError = error.name;
+      again.hidden = false;
       say(error.name === "NotAllowedError" || error.name === "SecurityError" ? "denied"
           : error.name === "NotFoundError" || error.name === "OverconstrainedError" ? "absent" : "failed");
     });
   }
 
-  var again = document.getElementById("start-camera");
   again.addEventListener("click", start);
-  again.hidden = false;
   start();
 })();
