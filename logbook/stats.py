@@ -9,15 +9,15 @@ def year_stats(db, year, tz):
     start, end = (now_text(t) for t in rules.year_bounds(year, tz))
     totals = _totals(db, start, end)
     refused = value(db, "SELECT count(*) FROM refusals WHERE attempted_at >= ? AND attempted_at < ?", [start, end])
-    by_agency = rows(db, """SELECT a.code AS agency,
-          count(i.id) AS total,
-          coalesce(sum(i.counted), 0) AS counted,
-          coalesce(sum(1 - i.counted), 0) AS exempt
-        FROM agencies a
-        LEFT JOIN inspection_agencies ia ON ia.agency_id = a.id
-        LEFT JOIN inspections i ON i.id = ia.inspection_id AND i.status != 'voided' AND i.kind != 'visit'
-             AND i.started_at >= ? AND i.started_at < ?
-        GROUP BY a.id ORDER BY a.code""", [start, end])
+    # the year's inspections first, then their agencies: joining from agencies read every year's rows (5 s at 10M)
+    by_agency = rows(db, """SELECT a.code AS agency, coalesce(y.total, 0) AS total, coalesce(y.counted, 0) AS counted,
+          coalesce(y.exempt, 0) AS exempt
+        FROM agencies a LEFT JOIN (
+          SELECT ia.agency_id, count(*) AS total, sum(i.counted) AS counted, sum(1 - i.counted) AS exempt
+          FROM inspections i JOIN inspection_agencies ia ON ia.inspection_id = i.id
+          WHERE i.status != 'voided' AND i.kind != 'visit' AND i.started_at >= ? AND i.started_at < ?
+          GROUP BY ia.agency_id) y ON y.agency_id = a.id
+        ORDER BY a.code""", [start, end])
     refusals = {r["agency"]: r["n"] for r in rows(db, """SELECT a.code AS agency, count(*) AS n FROM refusals r
         JOIN agencies a ON a.id = r.agency_id WHERE r.attempted_at >= ? AND r.attempted_at < ? GROUP BY a.code""",
                                                      [start, end])}

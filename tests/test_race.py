@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = Path(sys.executable).parent / "gunicorn"
 WORKERS = 4
 THREADS = 48
+ROUNDS = 20  # enterprises raced in the first test; a broken lock over-admits in only some rounds
 SCJG_INSPECTORS = ("ann", "bob", "eve", "fay")
 YJGL_INSPECTORS = ("cat", "dan")
 
@@ -50,7 +51,7 @@ def request(port, method, path, body=None, headers=None, timeout=30):
 
 
 def build_world(path):
-    """Two agencies with items, six certified inspectors, six enterprises, and a YJGL-only rule of max 1."""
+    """Two agencies with items, six certified inspectors, enterprises to race on, and a YJGL-only rule of max 1."""
     store = db.connect(str(path))
     try:
         db.migrate(store)
@@ -63,7 +64,7 @@ def build_world(path):
         for name in YJGL_INSPECTORS:
             add_user(store, name, "inspector", agency="YJGL")
         yjgl_rule = limits.add_rule(store, 1, agency="YJGL")
-        firms = [add_enterprise(store, name=f"竞态测试企业{n}有限公司") for n in range(6)]
+        firms = [add_enterprise(store, name=f"竞态测试企业{n}有限公司") for n in range(ROUNDS + 2)]
     finally:
         store.conn.close()
     return firms, yjgl_rule
@@ -153,31 +154,6 @@ def stored(path, sql, params=()):
         store.conn.close()
 
 
-def assert_only_cap_refusals(results, admitted, log_path):
-    """Exactly `admitted` 201s, every other answer a 409 cap_reached; no 5xx, no lock errors."""
-    statuses = [status for status, _ in results]
-    problems = [(s, b[:300]) for s, b in results if s not in (201, 409) or "database is locked" in b]
-    assert not problems, f"{problems[:5]}\n--- gunicorn log ---\n{log_path.read_text()[-3000:]}"
-    assert all(e["code"] == "cap_reached" for e in refusal_errors(results)), results
-    assert statuses.count(201) == admitted, statuses
-    assert statuses.count(409) == len(results) - admitted
-
-
-def test_simultaneous_scans_of_one_enterprise_admit_exactly_the_cap(server):
-    port, path = server["port"], server["db"]
-    tokens = {name: bearer(port, name) for name in SCJG_INSPECTORS}
-    for firm in server["firms"][:4]:
-        results = stampede(port, [single_attempt(tokens, firm, i) for i in range(THREADS)])
-
-        assert_only_cap_refusals(results, 2, server["log"])
-        assert {(e["used"], e["max"]) for e in refusal_errors(results)} == {(2, 2)}
-        assert stored(path, "SELECT count(*) FROM inspections WHERE enterprise_id = ?", [firm["id"]]) == 2
-        assert stored(path, "SELECT count(*) FROM refusals WHERE enterprise_id = ?", [firm["id"]]) == THREADS - 2
-        assert stored(path, "SELECT count(*) FROM journal j JOIN inspections i ON i.id = j.inspection_id "
-                            "WHERE i.enterprise_id = ?", [firm["id"]]) == 2
-    assert "database is locked" not in server["log"].read_text()
-
-
 def joint_attempt(tokens, firm, i):
     """A joint YJGL+SCJG special inspection started by a YJGL inspector with an SCJG colleague."""
     return (tokens[YJGL_INSPECTORS[i % 2]], {"qr_token": firm["qr_token"], "kind": "special",
@@ -196,11 +172,36 @@ def refusal_errors(results):
     return [json.loads(text)["error"] for status, text in results if status == 409]
 
 
+def assert_only_cap_refusals(results, admitted, log_path):
+    """Exactly `admitted` 201s, every other answer a 409 cap_reached; no 5xx, no lock errors."""
+    statuses = [status for status, _ in results]
+    problems = [(s, b[:300]) for s, b in results if s not in (201, 409) or "database is locked" in b]
+    assert not problems, f"{problems[:5]}\n--- gunicorn log ---\n{log_path.read_text()[-3000:]}"
+    assert all(e["code"] == "cap_reached" for e in refusal_errors(results)), results
+    assert statuses.count(201) == admitted, statuses
+    assert statuses.count(409) == len(results) - admitted
+
+
+def test_simultaneous_scans_of_one_enterprise_admit_exactly_the_cap(server):
+    port, path = server["port"], server["db"]
+    tokens = {name: bearer(port, name) for name in SCJG_INSPECTORS}
+    for firm in server["firms"][:ROUNDS]:
+        results = stampede(port, [single_attempt(tokens, firm, i) for i in range(THREADS)])
+
+        assert_only_cap_refusals(results, 2, server["log"])
+        assert {(e["used"], e["max"]) for e in refusal_errors(results)} == {(2, 2)}
+        assert stored(path, "SELECT count(*) FROM inspections WHERE enterprise_id = ?", [firm["id"]]) == 2
+        assert stored(path, "SELECT count(*) FROM refusals WHERE enterprise_id = ?", [firm["id"]]) == THREADS - 2
+        assert stored(path, "SELECT count(*) FROM journal j JOIN inspections i ON i.id = j.inspection_id "
+                            "WHERE i.enterprise_id = ?", [firm["id"]]) == 2
+    assert "database is locked" not in server["log"].read_text()
+
+
 def test_simultaneous_joint_scans_keep_the_agency_cap_and_then_the_overall_cap(server):
     # YJGL allows 1 inspection a year, all agencies together 2; a joint inspection counts for both.
     port, path, yjgl_rule = server["port"], server["db"], server["yjgl_rule"]
     tokens = {name: bearer(port, name) for name in SCJG_INSPECTORS + YJGL_INSPECTORS}
-    for firm in server["firms"][4:]:
+    for firm in server["firms"][ROUNDS:]:
         # Round 1: every thread starts a joint inspection; only one fits under the YJGL rule.
         results = stampede(port, [joint_attempt(tokens, firm, i) for i in range(THREADS)])
         assert_only_cap_refusals(results, 1, server["log"])

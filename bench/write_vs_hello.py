@@ -1,0 +1,319 @@
+"""Benchmark: the scan-to-enter write path against a hello-world endpoint on the same gunicorn (SPEC §8).
+
+It builds a temporary database (tens of thousands of enterprises, a few certified inspectors), starts its own
+gunicorn, and measures side by side in one run:
+
+  hello   GET /healthz                                          (no database, no template)
+  admit   POST /api/v1/inspections on a fresh enterprise        (BEGIN IMMEDIATE, count, insert, journal: 201)
+  refuse  POST /api/v1/inspections on an enterprise at its cap  (BEGIN IMMEDIATE, count, refusal row: 409)
+
+The load comes from wrk (with bench/wrk_scan.lua) when it is installed, otherwise from a Python
+multi-process generator. SPEC §8 asks for admit/hello >= 0.5. Run from the project root:
+
+    .venv/bin/python bench/write_vs_hello.py [--workers 2] [--duration 10] [--connections 16]
+"""
+
+import argparse
+import http.client
+import json
+import multiprocessing
+import os
+import platform
+import shutil
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import date, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from logbook import accounts, agencies, db, enterprises, inspections, usci  # noqa: E402
+
+PASSWORD = "bench-password-1"
+MODES = ("hello", "admit", "refuse")
+
+
+def make_usci(n):
+    """The n-th valid USCI of the benchmark."""
+    first17 = f"91110000MA{n:07d}"
+    return first17 + usci.check_character(first17)
+
+
+def build_database(path, enterprise_count, inspector_count):
+    """A fresh database: one agency and item, certified inspectors, many enterprises; the first one at its cap."""
+    store = db.connect(str(path))
+    try:
+        db.migrate(store)
+        agencies.add_agency(store, "SCJG", "市场监督管理局")
+        agencies.add_item(store, "SCJG", "SCJG-001", "食品经营许可检查")
+        expires = (date.today() + timedelta(days=365)).isoformat()
+        names = [f"insp{i:02d}" for i in range(inspector_count)]
+        for name in names:
+            accounts.add_user(store, name, PASSWORD, "inspector", agency="SCJG", cert_no=f"C-{name}",
+                              cert_expires_on=expires, hash_method="pbkdf2:sha256:1000")
+        rows = [{"usci": make_usci(n), "name": f"基准测试企业{n}有限公司", "address": f"测试路{n}号",
+                 "industry": "制造业", "risk_level": "ABCD"[n % 4], "lat": None, "lon": None}
+                for n in range(1, enterprise_count + 1)]
+        enterprises.import_enterprises(store, rows)
+        qr_tokens = [r[0] for r in store.execute("SELECT qr_token FROM enterprises ORDER BY id")]
+        caller = accounts.user_by_username(store, names[0])
+        for _ in range(2):  # fill the first enterprise up to the default cap of 2, for the refuse path
+            inspections.record_inspection(store, caller, {"qr_token": qr_tokens[0], "kind": "routine",
+                                                          "inspectors": [names[1]], "items": ["SCJG-001"]},
+                                          inspections.utcnow(), ZoneInfo("Asia/Shanghai"))
+    finally:
+        store.conn.close()
+    return names, qr_tokens
+
+
+def free_port():
+    """A loopback port nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def call(port, method, path, body=None, headers=None):
+    """One request on its own connection: (status, text)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request(method, path, json.dumps(body) if body is not None else None,
+                     {"Content-Type": "application/json", **(headers or {})})
+        response = conn.getresponse()
+        return response.status, response.read().decode("utf-8", "replace")
+    finally:
+        conn.close()
+
+
+class Server:
+    """Our own gunicorn on the benchmark database, stopped by its PID."""
+
+    def __init__(self, database, workers, log_path):
+        self.port = free_port()
+        env = dict(os.environ, LOGBOOK_DATABASE=str(database), LOGBOOK_SECRET_KEY="bench",
+                   LOGBOOK_PASSWORD_HASH="pbkdf2:sha256:1000")
+        gunicorn = Path(sys.executable).parent / "gunicorn"
+        with open(log_path, "wb") as log:
+            self.process = subprocess.Popen(
+                [str(gunicorn), "-w", str(workers), "-b", f"127.0.0.1:{self.port}", "app:create_app()"],
+                cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        self.log_path = log_path
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit(f"gunicorn exited:\n{Path(log_path).read_text()}")
+            try:
+                if call(self.port, "GET", "/healthz")[0] == 200:
+                    return
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise SystemExit("gunicorn did not answer /healthz within 30 s")
+
+    def stop(self):
+        """SIGTERM, then SIGKILL after 10 s."""
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+# ---- load generators ---------------------------------------------------------------------------------
+
+def run_wrk(port, mode, files, args, offset):
+    """One wrk run (admit requests start at enterprise `offset`); returns the numbers its Lua done() prints."""
+    command = ["wrk", "-t", str(args.threads), "-c", str(args.connections), "-d", f"{args.duration}s",
+               "-s", str(ROOT / "bench" / "wrk_scan.lua"), f"http://127.0.0.1:{port}", "--", mode, *files,
+               str(args.threads), str(offset)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=args.duration + 60, check=True)
+    line = next(line for line in done.stdout.splitlines() if line.startswith("RESULT "))
+    found = json.loads(line[len("RESULT "):])
+    errors = found["connect"] + found["read"] + found["write"] + found["timeout"]
+    return {"requests": found["requests"], "rps": found["requests"] / (found["duration_us"] / 1e6),
+            "p50_ms": found["p50_us"] / 1000, "p99_ms": found["p99_us"] / 1000,
+            "unexpected": found["non_2xx"] if mode != "refuse" else None, "socket_errors": errors,
+            "statuses": None}
+
+
+def _python_slot(port, mode, qr_tokens, bearers, slot, step, deadline, out):
+    """One client thread: new connection per request (as wrk against gunicorn sync), until the deadline."""
+    n, latencies, statuses = slot, [], {}
+    while time.monotonic() < deadline:
+        if mode == "hello":
+            method, path, body, headers = "GET", "/healthz", None, {}
+        else:
+            qr = qr_tokens[0] if mode == "refuse" else qr_tokens[1 + n % (len(qr_tokens) - 1)]
+            token, colleague = bearers[n % len(bearers)]
+            method, path, headers = "POST", "/api/v1/inspections", {"Authorization": f"Bearer {token}"}
+            body = {"qr_token": qr, "kind": "routine", "inspectors": [colleague], "items": ["SCJG-001"]}
+        n += step
+        started = time.perf_counter()
+        try:
+            status = call(port, method, path, body, headers)[0]
+        except OSError:
+            status = "socket error"
+        latencies.append(time.perf_counter() - started)
+        statuses[status] = statuses.get(status, 0) + 1
+    out.append((latencies, statuses))
+
+
+def _python_process(port, mode, qr_tokens, bearers, first_slot, step, per_process, seconds, queue):
+    deadline = time.monotonic() + seconds
+    out = []
+    threads = [threading.Thread(target=_python_slot, args=(port, mode, qr_tokens, bearers, first_slot + t, step,
+                                                           deadline, out)) for t in range(per_process)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    latencies = [x for lat, _ in out for x in lat]
+    statuses = {}
+    for _, s in out:
+        for k, v in s.items():
+            statuses[str(k)] = statuses.get(str(k), 0) + v
+    queue.put((latencies, statuses))
+
+
+def run_python(port, mode, qr_tokens, bearers, args, offset):
+    """The fallback load generator: `--processes` processes with connections/processes threads each."""
+    per_process = max(1, args.connections // args.processes)
+    step = per_process * args.processes
+    queue = multiprocessing.Queue()
+    started = time.monotonic()
+    procs = [multiprocessing.Process(target=_python_process,
+                                     args=(port, mode, qr_tokens, bearers, offset + p * per_process, step, per_process,
+                                           args.duration, queue))
+             for p in range(args.processes)]
+    for p in procs:
+        p.start()
+    results = [queue.get() for _ in procs]
+    for p in procs:
+        p.join()
+    queue.close()
+    queue.join_thread()
+    elapsed = time.monotonic() - started
+    latencies = sorted(x for lat, _ in results for x in lat)
+    statuses = {}
+    for _, s in results:
+        for k, v in s.items():
+            statuses[k] = statuses.get(k, 0) + v
+    expected = {"hello": "200", "admit": "201", "refuse": "409"}[mode]
+    return {"requests": len(latencies), "rps": len(latencies) / elapsed,
+            "p50_ms": 1000 * latencies[len(latencies) // 2], "p99_ms": 1000 * latencies[int(len(latencies) * .99)],
+            "unexpected": sum(v for k, v in statuses.items() if k != expected), "socket_errors":
+            statuses.get("socket error", 0), "statuses": statuses}
+
+
+# ---- the run -------------------------------------------------------------------------------------------
+
+def machine():
+    """One line describing where the numbers come from."""
+    wrk = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split("[")[0].strip() \
+        if shutil.which("wrk") else "no wrk"
+    return (f"{date.today().isoformat()}, {platform.system()} {platform.release()}, {os.cpu_count()} cores, "
+            f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, {wrk}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (default 2)")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per scenario (default 10)")
+    parser.add_argument("--connections", type=int, default=16, help="concurrent connections (default 16)")
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1)")
+    parser.add_argument("--rounds", type=int, default=1, help="repeat hello/admit/refuse; medians are reported")
+    parser.add_argument("--enterprises", type=int, default=100_000, help="enterprises in the database")
+    parser.add_argument("--inspectors", type=int, default=8, help="inspectors whose tokens the load rotates")
+    parser.add_argument("--tool", choices=("auto", "wrk", "python"), default="auto", help="load generator")
+    parser.add_argument("--processes", type=int, default=2, help="processes of the Python load generator")
+    args = parser.parse_args()
+    tool = ("wrk" if shutil.which("wrk") else "python") if args.tool == "auto" else args.tool
+
+    print(machine())
+    with tempfile.TemporaryDirectory(prefix="logbook-bench-") as tmp:
+        tmp = Path(tmp)
+        started = time.perf_counter()
+        names, qr_tokens = build_database(tmp / "bench.db", args.enterprises, args.inspectors)
+        print(f"database: {args.enterprises:,} enterprises, {args.inspectors} inspectors, built in "
+              f"{time.perf_counter() - started:.1f} s")
+        server = Server(tmp / "bench.db", args.workers, tmp / "gunicorn.log")
+        try:
+            bearers = []
+            for i, name in enumerate(names):
+                status, text = call(server.port, "POST", "/api/v1/tokens", {"username": name, "password": PASSWORD})
+                assert status == 201, text
+                bearers.append((json.loads(text)["token"], names[(i + 1) % len(names)]))
+            (tmp / "qr_tokens.txt").write_text("\n".join(qr_tokens) + "\n")
+            (tmp / "bearers.txt").write_text("".join(f"{t} {c}\n" for t, c in bearers))
+            files = [str(tmp / "qr_tokens.txt"), str(tmp / "bearers.txt")]
+            for _ in range(20):  # warm every worker: imports, first connection, statement cache
+                call(server.port, "GET", "/healthz")
+                call(server.port, "GET", f"/api/v1/scan/{qr_tokens[0]}", headers={
+                    "Authorization": f"Bearer {bearers[0][0]}"})
+            before = counts(tmp / "bench.db")
+            print(f"gunicorn -w {args.workers} (sync), load: {tool}, {args.connections} connections, "
+                  f"{args.duration} s per scenario, {args.rounds} round(s)\n")
+            runs = {mode: [] for mode in MODES}
+            offset = 0  # admit runs never reuse an enterprise of an earlier run
+            for _ in range(args.rounds):
+                for mode in MODES:
+                    if tool == "wrk":
+                        result = run_wrk(server.port, mode, files, args, offset)
+                    else:
+                        result = run_python(server.port, mode, qr_tokens, bearers, args, offset)
+                    if mode == "admit":
+                        offset += result["requests"] + 10 * args.connections  # requests in flight at the end
+                    runs[mode].append(result)
+                    report(mode, result)
+            after = counts(tmp / "bench.db")
+        finally:
+            server.stop()
+        log = (tmp / "gunicorn.log").read_text()
+    summarise(runs, before, after, len(qr_tokens) - 1, log)
+
+
+def counts(path):
+    """(inspections, refusals) in the database."""
+    store = db.connect(str(path))
+    try:
+        return (db.value(store, "SELECT count(*) FROM inspections"), db.value(store, "SELECT count(*) FROM refusals"))
+    finally:
+        store.conn.close()
+
+
+def report(mode, r):
+    extra = f", statuses {r['statuses']}" if r["statuses"] else ""
+    print(f"{mode:7} {r['rps']:8,.0f} req/s   p50 {r['p50_ms']:6.2f} ms   p99 {r['p99_ms']:6.2f} ms   "
+          f"{r['requests']:7,} requests, socket errors {r['socket_errors']}{extra}")
+
+
+def summarise(runs, before, after, fresh, log):
+    """Medians, the ratios SPEC §8 cares about, and a check that the database saw what the clients saw."""
+    rps = {mode: statistics.median(r["rps"] for r in runs[mode]) for mode in MODES}
+    admitted = after[0] - before[0]
+    admit_requests = sum(r["requests"] for r in runs["admit"])
+    print(f"\nwrite/hello  (admit path):  {rps['admit'] / rps['hello']:.2f}   (SPEC §8 wants >= 0.50)")
+    print(f"refuse/hello (refuse path): {rps['refuse'] / rps['hello']:.2f}")
+    print(f"database: +{admitted:,} inspections for {admit_requests:,} admit requests, "
+          f"+{after[1] - before[1]:,} refusals for {sum(r['requests'] for r in runs['refuse']):,} refuse requests")
+    if admit_requests > fresh:
+        print(f"warning: {admit_requests:,} admit requests but only {fresh:,} fresh enterprises; raise --enterprises")
+    unexpected = [(m, r["unexpected"]) for m in MODES for r in runs[m] if r["unexpected"]]
+    if unexpected:
+        print(f"warning: unexpected statuses {unexpected}")
+    if "Traceback" in log or "database is locked" in log:
+        print("warning: the gunicorn log has errors:\n" + log[-3000:])
+
+
+if __name__ == "__main__":
+    main()
