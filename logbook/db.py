@@ -22,6 +22,9 @@ def connect(path):
     db = Database(conn)
     db.execute("PRAGMA foreign_keys = ON")
     db.execute("PRAGMA synchronous = NORMAL")
+    # checkpoint every ~40 MB of WAL instead of 4 MB: the pages every scan touches (the tails of the tables,
+    # the journal head) are then copied into the database once per thousand scans, not once per eighty
+    db.execute("PRAGMA wal_autocheckpoint = 10000")
     return db
 
 
@@ -215,3 +218,10 @@ def m003_journal_head(db):
     db.execute("CREATE TABLE journal_head (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, hash TEXT NOT NULL)")
     db.execute("""INSERT INTO journal_head (id, seq, hash) SELECT 1, coalesce(max(id), 0),
                   coalesce((SELECT hash FROM journal ORDER BY id DESC LIMIT 1), ?) FROM journal""", ["0" * 64])
+
+
+@migrations()
+def m004_lean_write_path(db):
+    """Drop two indexes no query uses; every index is one more page written by each scan's commit."""
+    db.execute("DROP INDEX IF EXISTS notifications_enterprise")  # UNIQUE (enterprise_id, ...) serves the inbox
+    db.execute("DROP INDEX IF EXISTS inspection_agencies_agency")  # the cap and stats reach agencies by inspection

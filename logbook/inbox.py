@@ -10,10 +10,11 @@ from .db import now_text, rows, value
 DEADLINE_NOTICE_DAYS = 3             # remind the firm this many days before a rectification deadline
 
 
-def notify(db, enterprise_id, inspection_id, kind, now):
-    """Put a message in the firm's inbox (once per inspection and kind); the caller holds the transaction."""
+def notify(db, enterprise_id, inspection_id, kind, at):
+    """Put a message in the firm's inbox (once per inspection and kind) at a stored timestamp `at`; the caller
+    holds the transaction."""
     db.execute("INSERT OR IGNORE INTO notifications (enterprise_id, inspection_id, kind, created_at) VALUES (?, ?, ?, ?)",
-               [enterprise_id, inspection_id, kind, now_text(now)])
+               [enterprise_id, inspection_id, kind, at])
 
 
 def remind_deadlines(db, today, now, enterprise_id=None):

@@ -284,7 +284,7 @@ def _insert(db, caller, request, enterprise, entry, kind, counted, late, started
         "started_at": now_text(started), "agencies": facts.agencies, "inspectors": [p["username"] for p in people],
         "items": [i["code"] for i in item_rows], "reference": request.get("reference"),
         "recorded_by": caller["username"]})
-    inbox.notify(db, enterprise["id"], inspection_id, "started", parse_time(recorded_at))
+    inbox.notify(db, enterprise["id"], inspection_id, "started", recorded_at)
     return inspection_id
 
 
@@ -307,7 +307,7 @@ def close_inspection(db, inspection_id, caller, result, findings, rectify_by, no
                    "WHERE id = ?", [at, result, findings, rectify_text, inspection_id])
         append_journal(db, inspection_id, "close", at, {"result": result, "findings": findings,
                                                          "rectify_by": rectify_text, "by": caller["username"]})
-        inbox.notify(db, found["enterprise_id"], inspection_id, "closed", now)
+        inbox.notify(db, found["enterprise_id"], inspection_id, "closed", at)
 
 
 def void_inspection(db, inspection_id, caller, reason, now):

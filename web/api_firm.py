@@ -129,7 +129,7 @@ def year_from(query):
 
 
 @blp.route("/firm/inspections", methods=["GET"])
-@blp.arguments(YearQuery, location="query")
+@blp.arguments(YearQuery(), location="query")
 @blp.response(200, FirmRecords)
 @documented(401, 404, 422)
 @blp.doc(security=AUTH)
@@ -149,7 +149,7 @@ def firm_inspections(query):
 
 
 @blp.route("/inspections/<int:inspection_id>/confirm", methods=["POST"])
-@blp.arguments(ConfirmRequest)
+@blp.arguments(ConfirmRequest())
 @blp.response(200, schemas.Inspection)
 @documented(401, 404, 409, 422, 429)
 @blp.doc(security=AUTH)
@@ -162,7 +162,7 @@ def confirm(body, inspection_id):
 
 
 @blp.route("/inspections/<int:inspection_id>/evaluation", methods=["POST"])
-@blp.arguments(EvaluationRequest)
+@blp.arguments(EvaluationRequest())
 @blp.response(201, Evaluation)
 @documented(401, 404, 409, 422)
 @blp.doc(security=AUTH)
@@ -175,7 +175,7 @@ def evaluation(body, inspection_id):
 
 
 @blp.route("/complaints", methods=["POST"])
-@blp.arguments(ComplaintRequest)
+@blp.arguments(ComplaintRequest())
 @blp.response(201, Complaint)
 @documented(401, 404, 422)
 @blp.doc(security=AUTH)
@@ -198,7 +198,7 @@ def my_complaints():
 
 
 @blp.route("/stats", methods=["GET"])
-@blp.arguments(YearQuery, location="query")
+@blp.arguments(YearQuery(), location="query")
 @blp.response(200, Stats)
 @documented(401, 404, 422)
 @blp.doc(security=AUTH)

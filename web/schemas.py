@@ -174,3 +174,22 @@ class ErrorSchema(ma.Schema):
     """Every API error: {"error": {"code", "message", ...}}."""
 
     error = fields.Nested(ErrorBody, required=True)
+
+
+def plain(schema, data):
+    """The schema's fields picked from data that is already JSON-native: a cheap dump for the write path,
+    driven by the same schema as the documentation (marshmallow's dump cost a sixth of a scan's time)."""
+    picked = {}
+    for name, field in schema.fields.items():
+        if name not in data:
+            continue
+        value = data[name]
+        if isinstance(field, fields.Nested) and value is not None:
+            value = plain(field.schema, value)
+        elif isinstance(field, fields.List) and isinstance(field.inner, fields.Nested) and value is not None:
+            value = [plain(field.inner.schema, item) for item in value]
+        picked[field.data_key or name] = value
+    return picked
+
+
+INSPECTION = Inspection()
