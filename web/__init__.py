@@ -3,7 +3,7 @@
 from datetime import datetime, timezone
 from functools import wraps
 
-from flask import abort, current_app
+from flask import abort, current_app, request
 from flask_login import current_user
 
 from logbook import db
@@ -64,3 +64,17 @@ def install_template_helpers(app):
     app.add_template_global(RESULT_LABELS, "RESULT_LABELS")
     app.add_template_global(COMPLAINT_LABELS, "COMPLAINT_LABELS")
     app.add_template_global(COMPLAINT_STATUS_LABELS, "COMPLAINT_STATUS_LABELS")
+
+
+def submitted(form):
+    """True when a valid form was posted; a POST whose CSRF token is missing or wrong is a 400."""
+    if form.validate_on_submit():
+        return True
+    if request.method == "POST" and "csrf_token" in form.errors:
+        abort(400)
+    return False
+
+
+def form_status():
+    """The status of a page shown again after a POST: 422, since the post was refused; 200 for a GET."""
+    return 422 if request.method == "POST" else 200

@@ -8,7 +8,7 @@ from flask_wtf import FlaskForm
 
 from logbook import accounts, agencies, enterprises, feedback, limits, qr
 
-from . import database, now, role_required
+from . import database, form_status, now, role_required, submitted
 from .forms import AgencyForm, ImportForm, ItemForm, RuleForm, SearchForm, UserForm, choices
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -82,24 +82,20 @@ def rotate(enterprise_id):
 def import_enterprises():
     """Import enterprises from a CSV upload: all or nothing, every bad line listed."""
     form = ImportForm()
-    problems, status = [], 200
-    if form.validate_on_submit():
+    problems = []
+    if submitted(form):
         raw = form.file.data.read()
         try:
             text = raw.decode("utf-8-sig")
             added, updated = enterprises.import_enterprises(database(), enterprises.parse_csv(text))
         except UnicodeDecodeError:
-            problems, status = [_("The file is not UTF-8. Save it as UTF-8 (CSV) and upload it again.")], 422
+            problems = [_("The file is not UTF-8. Save it as UTF-8 (CSV) and upload it again.")]
         except enterprises.ImportFailed as e:
-            problems, status = e.problems, 422
+            problems = e.problems
         else:
             flash(_("Imported: %(added)s new, %(updated)s updated.", added=added, updated=updated), "success")
             return redirect(url_for("admin.import_enterprises"))
-    elif request.method == "POST":
-        if "csrf_token" in form.errors:
-            abort(400)
-        status = 422
-    return render_template("admin/import.html", form=form, problems=problems), status
+    return render_template("admin/import.html", form=form, problems=problems), form_status()
 
 
 def _agency_choices(form_field, blank=None):
@@ -114,27 +110,20 @@ def agencies_page():
     db = database()
     agency_form, item_form = AgencyForm(prefix="agency"), ItemForm(prefix="item")
     _agency_choices(item_form.agency)
-    status = 200
-    if request.method == "POST":
-        form = agency_form if "agency-code" in request.form else item_form
-        if form.validate_on_submit():
-            try:
-                if form is agency_form:
-                    agencies.add_agency(db, form.code.data, form.name.data)
-                else:
-                    agencies.add_item(db, form.agency.data, form.code.data, form.name.data, form.basis.data or None)
-            except agencies.DirectoryError as e:
-                form.code.errors = [str(e)]
-                status = 422
+    form = agency_form if "agency-code" in request.form else item_form
+    if submitted(form):
+        try:
+            if form is agency_form:
+                agencies.add_agency(db, form.code.data, form.name.data)
             else:
-                flash(_("Saved."), "success")
-                return redirect(url_for("admin.agencies_page"))
-        elif "csrf_token" in form.errors:
-            abort(400)
+                agencies.add_item(db, form.agency.data, form.code.data, form.name.data, form.basis.data or None)
+        except agencies.DirectoryError as e:
+            form.code.errors = [str(e)]
         else:
-            status = 422
+            flash(_("Saved."), "success")
+            return redirect(url_for("admin.agencies_page"))
     return render_template("admin/agencies.html", agencies=agencies.agencies(db), items=agencies.items(db),
-                           agency_form=agency_form, item_form=item_form), status
+                           agency_form=agency_form, item_form=item_form), form_status()
 
 
 @bp.route("/users", methods=["GET", "POST"])
@@ -144,8 +133,7 @@ def users_page():
     db = database()
     form = UserForm()
     _agency_choices(form.agency, blank="—")
-    status = 200
-    if form.validate_on_submit():
+    if submitted(form):
         try:
             accounts.add_user(db, form.username.data, form.password.data, form.role.data, name=form.name.data,
                               agency=form.agency.data or None, cert_no=form.cert_no.data or None,
@@ -154,15 +142,10 @@ def users_page():
                               hash_method=current_app.config["LOGBOOK_PASSWORD_HASH"])
         except accounts.AccountError as e:
             form.username.errors = [str(e)]
-            status = 422
         else:
             flash(_("User %(name)s added.", name=form.username.data), "success")
             return redirect(url_for("admin.users_page"))
-    elif request.method == "POST":
-        if "csrf_token" in form.errors:
-            abort(400)
-        status = 422
-    return render_template("admin/users.html", users=accounts.users(db), form=form), status
+    return render_template("admin/users.html", users=accounts.users(db), form=form), form_status()
 
 
 @bp.route("/rules", methods=["GET", "POST"])
@@ -172,8 +155,7 @@ def rules_page():
     db = database()
     form = RuleForm()
     _agency_choices(form.agency, blank=_("All agencies together"))
-    status = 200
-    if form.validate_on_submit():
+    if submitted(form):
         target, value = form.target.data, (form.value.data or "").strip() or None
         try:
             if target != "all" and not value:
@@ -183,15 +165,10 @@ def rules_page():
                             usci_code=value if target == "enterprise" else None, window=form.window.data.strip())
         except limits.RuleError as e:
             form.value.errors = [str(e)]
-            status = 422
         else:
             flash(_("Rule added. It applies from the next scan."), "success")
             return redirect(url_for("admin.rules_page"))
-    elif request.method == "POST":
-        if "csrf_token" in form.errors:
-            abort(400)
-        status = 422
-    return render_template("admin/rules.html", rules=limits.active_rules(db), form=form), status
+    return render_template("admin/rules.html", rules=limits.active_rules(db), form=form), form_status()
 
 
 @bp.route("/rules/<int:rule_id>/retire", methods=["POST"])

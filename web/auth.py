@@ -2,14 +2,14 @@
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from logbook import accounts, feedback
 from logbook.db import immediate
 
-from . import database, now
+from . import database, form_status, now, submitted
 from .forms import ActivationForm, LoginForm
 from .users import User
 
@@ -89,22 +89,15 @@ def healthz():
 def activate():
     """A firm's person sets up the enterprise's account with the one-time code from the activation letter."""
     form = ActivationForm()
-    status = 200
-    if form.validate_on_submit():
+    if submitted(form):
         try:
             feedback.activate(database(), form.usci.data, form.code.data, form.username.data, form.password.data,
                               form.name.data, now(), current_app.config["LOGBOOK_PASSWORD_HASH"])
         except feedback.BadCode:
             form.code.errors = [_("This activation code is wrong, used or expired. Ask for a new letter.")]
-            status = 422
         except accounts.AccountError as e:
             form.username.errors = [str(e)]
-            status = 422
         else:
             flash(_("Your account is ready. Log in with your new username and password."), "success")
             return redirect(url_for("auth.login"))
-    elif request.method == "POST":
-        if "csrf_token" in form.errors:
-            abort(400)
-        status = 422
-    return render_template("auth/activate.html", form=form), status
+    return render_template("auth/activate.html", form=form), form_status()

@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from logbook import enterprises, feedback, inbox, inspections, rules
 
-from . import counted_kinds, database, now, role_required, tz
+from . import counted_kinds, database, form_status, now, role_required, submitted, tz
 from .forms import ComplaintForm, ConfirmForm, RatingForm
 
 bp = Blueprint("firm", __name__, url_prefix="/firm")
@@ -120,25 +120,18 @@ def complaints():
     db = database()
     form = ComplaintForm(data={"inspection_id": request.args.get("inspection", type=int)}
                          if request.method == "GET" else None)
-    status = 200
-    if request.method == "POST":
-        if form.validate():
-            try:
-                feedback.file_complaint(db, current_user.row, form.category.data, form.text.data,
-                                        form.inspection_id.data, now())
-            except inspections.Invalid as e:
-                for field, problem in e.fields.items():
-                    getattr(form, field).errors = [problem]
-                status = 422
-            else:
-                flash(_("Your complaint has been sent to the supervising justice bureau."), "success")
-                return redirect(url_for("firm.complaints"))
-        elif "csrf_token" in form.errors:
-            abort(400)
+    if submitted(form):
+        try:
+            feedback.file_complaint(db, current_user.row, form.category.data, form.text.data,
+                                    form.inspection_id.data, now())
+        except inspections.Invalid as e:
+            for field, problem in e.fields.items():
+                getattr(form, field).errors = [problem]
         else:
-            status = 422
+            flash(_("Your complaint has been sent to the supervising justice bureau."), "success")
+            return redirect(url_for("firm.complaints"))
     return render_template("firm/complaints.html", form=form,
-                           complaints=feedback.complaints_of(db, current_user.enterprise_id)), status
+                           complaints=feedback.complaints_of(db, current_user.enterprise_id)), form_status()
 
 
 @bp.route("/inbox")

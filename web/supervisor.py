@@ -6,7 +6,7 @@ from flask_login import current_user
 
 from logbook import feedback, inspections, stats
 
-from . import database, now, role_required, tz
+from . import database, form_status, now, role_required, submitted, tz
 from .forms import AnswerForm
 
 bp = Blueprint("supervisor", __name__, url_prefix="/supervisor")
@@ -46,15 +46,12 @@ def complaint(complaint_id):
     if not found:
         abort(404)
     form = AnswerForm(data={"status": found["status"], "answer": found["answer"]} if request.method == "GET" else None)
-    if form.validate_on_submit():
+    if submitted(form):
         feedback.answer_complaint(db, complaint_id, current_user.row, form.status.data, form.answer.data, now())
         flash(_("Answer saved; the enterprise sees it in its complaints."), "success")
         return redirect(url_for("supervisor.complaint", complaint_id=complaint_id))
-    if request.method == "POST" and "csrf_token" in form.errors:
-        abort(400)
     related = inspections.inspection(db, found["inspection_id"]) if found["inspection_id"] else None
-    return render_template("supervisor/complaint.html", complaint=found, inspection=related, form=form), (
-        422 if request.method == "POST" else 200)
+    return render_template("supervisor/complaint.html", complaint=found, inspection=related, form=form), form_status()
 
 
 @bp.route("/ratings")
