@@ -1,14 +1,17 @@
 """Fixtures and small factories: a fresh SQLite file per test, and helpers that build the world."""
 
 import itertools
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from app import create_app
-from logbook import accounts, agencies, db, enterprises, usci
+from logbook import accounts, agencies, db, enterprises, inspections, usci
 
 PASSWORD = "correct-horse-9"
+TZ = ZoneInfo("Asia/Shanghai")
+KNOWN_CODE = "583104"  # the confirmation code start() gives, so a test can use it or assert its absence
 _serial = itertools.count(1)
 
 
@@ -96,3 +99,25 @@ def csrf_from(html):
     if marker in html:
         return html.split(marker)[1].split('"')[0]
     return html.split('name="csrf_token" value="')[1].split('"')[0]
+
+
+def start(store, enterprise, by="ann", others=("bob",), kind="routine", items=("SCJG-001",), now=None, **extra):
+    """Record an inspection of the enterprise through the domain (at `now`, default now), give it the known
+    confirmation code, and return its id."""
+    body = {"qr_token": enterprise["qr_token"], "kind": kind, "inspectors": list(others), "items": list(items)}
+    inspection_id = inspections.record_inspection(store, accounts.user_by_username(store, by), body | extra,
+                                                  now or datetime.now(UTC), TZ)
+    store.execute("UPDATE inspections SET confirm_code = ? WHERE id = ?", [KNOWN_CODE, inspection_id])
+    return inspection_id
+
+
+def close(store, inspection_id, result="no_issue", findings=None, rectify_by=None, by="ann"):
+    """Close the inspection through the domain."""
+    inspections.close_inspection(store, inspection_id, accounts.user_by_username(store, by), result, findings,
+                                 rectify_by, datetime.now(UTC), TZ)
+
+
+def void(store, inspection_id, reason="扫错了企业", by="ann", now=None):
+    """Void the inspection through the domain."""
+    inspections.void_inspection(store, inspection_id, accounts.user_by_username(store, by), reason,
+                                now or datetime.now(UTC))

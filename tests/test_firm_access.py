@@ -6,27 +6,18 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import add_enterprise, add_user, csrf_from, login, token_for
+from conftest import KNOWN_CODE, add_enterprise, add_user, close, csrf_from, login, start, token_for
 
-from logbook import accounts, feedback, inspections
+from logbook import accounts, feedback
 from logbook.db import row, value
 
 TZ = ZoneInfo("Asia/Shanghai")
 COMMENT = "评价-紫色长颈鹿-7Q3X"      # a distinctive rating comment that must never reach an inspector
-CODE = "583104"                       # the confirmation code, made known so its absence can be asserted
+CODE = KNOWN_CODE                     # the confirmation code start() gives, so its absence can be asserted
 
 
-def start(store, enterprise, by="ann", others=("bob",), kind="routine", items=("SCJG-001",), **extra):
-    """Record an inspection of the enterprise through the domain and return its id."""
-    body = {"qr_token": enterprise["qr_token"], "kind": kind, "inspectors": list(others), "items": list(items)}
-    return inspections.record_inspection(store, accounts.user_by_username(store, by), body | extra,
-                                         datetime.now(UTC), TZ)
 
 
-def close(store, inspection_id, by="ann", result="no_issue", findings=None, rectify_by=None):
-    """Close the inspection through the domain."""
-    inspections.close_inspection(store, inspection_id, accounts.user_by_username(store, by), result, findings,
-                                 rectify_by, datetime.now(UTC), TZ)
 
 
 def rate(store, inspection_id, username="firm1", rating=2, comment=COMMENT):

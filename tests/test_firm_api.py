@@ -5,32 +5,19 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import add_enterprise, add_user, login, token_for
+from conftest import KNOWN_CODE as CODE
+from conftest import add_enterprise, add_user, close, login, start, token_for, void
 
-from logbook import accounts, feedback, inspections, rules
+from logbook import accounts, feedback, rules
 from logbook.db import row, rows, value
 
 TZ = ZoneInfo("Asia/Shanghai")
-CODE = "583104"
 
 
-def start(store, enterprise, by="ann", others=("bob",), kind="routine", items=("SCJG-001",), now=None, **extra):
-    """Record an inspection of the enterprise through the domain (at `now`, default: now) and return its id."""
-    body = {"qr_token": enterprise["qr_token"], "kind": kind, "inspectors": list(others), "items": list(items)}
-    inspection_id = inspections.record_inspection(store, accounts.user_by_username(store, by), body | extra,
-                                                  now or datetime.now(UTC), TZ)
-    store.execute("UPDATE inspections SET confirm_code = ? WHERE id = ?", [CODE, inspection_id])
-    return inspection_id
 
 
-def close(store, inspection_id, result="no_issue", findings=None, rectify_by=None, by="ann"):
-    inspections.close_inspection(store, inspection_id, accounts.user_by_username(store, by), result, findings,
-                                 rectify_by, datetime.now(UTC), TZ)
 
 
-def void(store, inspection_id, by="ann", now=None):
-    inspections.void_inspection(store, inspection_id, accounts.user_by_username(store, by), "扫错了企业",
-                                now or datetime.now(UTC))
 
 
 def this_year():

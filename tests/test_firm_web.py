@@ -9,33 +9,19 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import PASSWORD, add_enterprise, add_user, csrf_from, login, token_for
+from conftest import KNOWN_CODE as CODE
+from conftest import PASSWORD, add_enterprise, add_user, close, csrf_from, login, start, token_for, void
 
-from logbook import accounts, feedback, inspections
+from logbook import accounts, feedback
 from logbook.db import row, rows, value
 
 TZ = ZoneInfo("Asia/Shanghai")
-CODE = "583104"
 
 
-def start(store, enterprise, by="ann", others=("bob",), kind="routine", items=("SCJG-001",), **extra):
-    """Record an inspection of the enterprise through the domain and return its id."""
-    body = {"qr_token": enterprise["qr_token"], "kind": kind, "inspectors": list(others), "items": list(items)}
-    inspection_id = inspections.record_inspection(store, accounts.user_by_username(store, by), body | extra,
-                                                  datetime.now(UTC), TZ)
-    store.execute("UPDATE inspections SET confirm_code = ? WHERE id = ?", [CODE, inspection_id])
-    return inspection_id
 
 
-def close(store, inspection_id, result="no_issue", findings=None, rectify_by=None, by="ann"):
-    """Close the inspection through the domain."""
-    inspections.close_inspection(store, inspection_id, accounts.user_by_username(store, by), result, findings,
-                                 rectify_by, datetime.now(UTC), TZ)
 
 
-def void(store, inspection_id, reason="扫错了企业", by="ann"):
-    """Void the inspection through the domain."""
-    inspections.void_inspection(store, inspection_id, accounts.user_by_username(store, by), reason, datetime.now(UTC))
 
 
 def english(client):
