@@ -508,3 +508,21 @@ def test_participating_inspectors_see_the_confirm_code(app, client, ours):
 
     assert response.get_json()["confirm_code"] == CODE
     assert f'id="confirm-code">{CODE}<' in page.get_data(as_text=True)
+
+
+def test_an_agency_sees_its_average_rating_only_with_at_least_five_ratings(store, world, app):
+    """Individual ratings stay with the supervisor; the inspector's home shows an average from 5 ratings on."""
+    login_client = app.test_client()
+    login(login_client, "ann")
+    for n in range(5):
+        inspection_id = start(store, add_enterprise(store, name=f"评价企业{n}"))
+        close(store, inspection_id)
+        firm_user = f"rater{n}"
+        add_user(store, firm_user, "firm", usci_code=value(store, "SELECT usci FROM enterprises ORDER BY id DESC LIMIT 1"))
+        page = login_client.get("/inspector/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+        assert "Average" not in page
+        feedback.evaluate(store, inspection_id, accounts.user_by_username(store, firm_user), 4 if n else 2,
+                          COMMENT, datetime.now(UTC))
+    page = login_client.get("/inspector/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Average 3.6 of 5, from 5 ratings." in page
+    assert COMMENT not in page

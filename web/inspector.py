@@ -6,7 +6,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from logbook import accounts, agencies, enterprises, inspections, qr, rules
+from logbook import accounts, agencies, enterprises, feedback, inspections, qr, rules
 from logbook.db import parse_time
 
 from . import counted_kinds, database, now, role_required, tz
@@ -49,8 +49,10 @@ def render_scan(enterprise, entry, token=None, form=None, problems=None, message
 @role_required("inspector")
 def home():
     """My open inspections, and the manual search for a firm whose poster is missing."""
+    db = database()
     return render_template("inspector/home.html", form=SearchForm(request.args),
-                           open_inspections=inspections.open_inspections_of(database(), current_user.id))
+                           open_inspections=inspections.open_inspections_of(db, current_user.id),
+                           rating=feedback.agency_rating(db, current_user.agency))
 
 
 @bp.route("/search")

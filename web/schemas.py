@@ -158,6 +158,7 @@ class JournalStatus(ma.Schema):
     ok = fields.Boolean()
     entries = fields.Integer()
     head = fields.String()
+    problems = fields.List(fields.String(), metadata={"description": "what is wrong, when ok is false"})
 
 
 class ErrorBody(ma.Schema):
