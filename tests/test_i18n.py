@@ -48,3 +48,15 @@ def test_the_language_switch_is_remembered_in_a_cookie(client):
 def test_the_language_switch_never_redirects_off_site(client):
     response = client.get("/language/en?next=https://evil.example/")
     assert response.headers["Location"] == "/"
+
+
+def test_dates_are_written_the_readers_way_in_beijing_time(app):
+    from web import local_date, local_time
+
+    stored = "2026-12-31T16:30:00Z"  # 1 January 2027, 00:30 in Beijing
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        assert local_time(stored) == "2027/1/1 00:30"
+        assert local_date(stored) == "2027年1月1日"
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert local_time(stored) == "1/1/27, 12:30\u202fAM"
+        assert local_date(stored) == "Jan 1, 2027"

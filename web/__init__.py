@@ -4,6 +4,7 @@ from datetime import datetime, timezone
 from functools import wraps
 
 from flask import abort, current_app, request
+from flask_babel import format_date, format_datetime
 from flask_login import current_user
 
 from logbook import db
@@ -44,10 +45,13 @@ def role_required(*roles):
 
 
 def local_time(stored):
-    """A stored UTC timestamp as local time for people, e.g. 2026-03-01 09:30."""
-    if not stored:
-        return ""
-    return db.parse_time(stored).astimezone(tz()).strftime("%Y-%m-%d %H:%M")
+    """A stored UTC timestamp in the installation's time zone, written the reader's way (2026/3/1 09:30)."""
+    return format_datetime(db.parse_time(stored), "short") if stored else ""
+
+
+def local_date(stored):
+    """The local date of a stored UTC timestamp, written the reader's way (2026年3月1日, Mar 1, 2026)."""
+    return format_date(db.parse_time(stored).astimezone(tz()), "medium") if stored else ""
 
 
 def install_template_helpers(app):
@@ -58,6 +62,7 @@ def install_template_helpers(app):
     from .problems import problem_text
 
     app.add_template_filter(local_time, "local_time")
+    app.add_template_filter(local_date, "local_date")
     app.add_template_filter(problem_text, "problem_text")
     app.add_template_global(lambda: get_locale().language if get_locale() else "zh", "current_locale")
     app.add_template_global(KIND_LABELS, "KIND_LABELS")

@@ -48,7 +48,7 @@ def test_firm_sees_confirms_rates_and_complains_about_an_inspection(new_context,
     with page.expect_navigation():
         page.get_by_role("button", name="确认", exact=True).click()
     assert page.locator(".flash.success").inner_text() == "谢谢，您已确认本次检查。"
-    assert re.fullmatch(r"您已于 \d{4}-\d\d-\d\d \d\d:\d\d 确认本次检查。", page.locator("#confirmation p").inner_text())
+    assert re.fullmatch(r"您已于 \d{4}/\d{1,2}/\d{1,2} \d\d:\d\d 确认本次检查。", page.locator("#confirmation p").inner_text())
     assert value(store, "SELECT confirmed_at IS NOT NULL FROM inspections WHERE id = ?", [inspection_id]) == 1
 
     # The inspector sees the confirmation, then closes the inspection with a rectification order.
