@@ -63,5 +63,6 @@ def create_app(test_config=None):
     app.register_error_handler(HTTPException, errors.handle_http_exception)
     app.teardown_appcontext(users.forget_request_user)
     web.install_template_helpers(app)
+    app.after_request(web.add_security_headers)
     cli.register(app)
     return app

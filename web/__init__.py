@@ -83,3 +83,22 @@ def submitted(form):
 def form_status():
     """The status of a page shown again after a POST: 422, since the post was refused; 200 for a GET."""
     return 422 if request.method == "POST" else 200
+
+
+# Sent with every response: the page may only load its own scripts, never be framed, and never tell another
+# site the /q/<token> or confirmation URL it came from. Inline styles stay allowed for the printable sheets.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+                               "script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+                               "form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+
+
+def add_security_headers(response):
+    """Set the security headers on a response (an after_request hook)."""
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response

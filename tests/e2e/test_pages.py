@@ -107,6 +107,10 @@ def open_page(contexts, camera, world):
             log_in(page, LOGINS["camera"])
         else:
             page = contexts(shown.role).new_page()
+        # axe arrives as an init script (the pages' Content-Security-Policy forbids injected inline scripts)
+        page.add_init_script(path=AXE)
+        page.console_messages = []
+        page.on("console", lambda message: page.console_messages.append(message.text))
         page.set_viewport_size(NARROW)
         response = page.goto(shown.path.format(**world))
         assert response.status == 200, f"{shown.name}: {response.status}"
@@ -138,6 +142,9 @@ def test_page_renders_and_fits_a_360_px_phone(shown, open_page, screenshot_dir):
     page = open_page(shown)
     try:
         assert page.locator(shown.key).first.is_visible()
+        assert response_headers_ok(page)
+        blocked = [m for m in page.console_messages if "Content Security Policy" in m]
+        assert blocked == [], f"{shown.name}: the page breaks its own Content-Security-Policy: {blocked}"
         width = page.evaluate("document.documentElement.scrollWidth")
         if shown.fits_phone:
             assert width <= NARROW["width"], f"{shown.name} scrolls sideways: {width} px wide at 360 px"
@@ -148,9 +155,16 @@ def test_page_renders_and_fits_a_360_px_phone(shown, open_page, screenshot_dir):
         page.close()
 
 
+def response_headers_ok(page):
+    """The page came with the security headers (CSP, no framing, no referrer to other sites)."""
+    headers = page.evaluate("""async () => { const r = await fetch(location.href, {credentials: "same-origin"});
+        return {csp: r.headers.get("content-security-policy"), frame: r.headers.get("x-frame-options"),
+                referrer: r.headers.get("referrer-policy")}; }""")
+    return "script-src 'self'" in headers["csp"] and headers["frame"] == "DENY" and headers["referrer"] == "same-origin"
+
+
 def serious_violations(page):
     """axe-core's violations of impact serious or critical on the page, with the elements concerned."""
-    page.add_script_tag(path=AXE)
     found = page.evaluate("""async () => (await axe.run(document, {resultTypes: ["violations"]})).violations
         .map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target.join(" "))}))""")
     return [v for v in found if v["impact"] in ("serious", "critical")]
