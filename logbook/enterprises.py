@@ -157,16 +157,21 @@ def rotate_qr_token(db, enterprise_id):
 
 
 def search(db, text, limit=20):
-    """Enterprises whose USCI starts with, or whose name contains, the text (for manual entry)."""
+    """Enterprises whose USCI starts with, or whose name contains, the text (for manual entry).
+
+    Text that looks like the start of a USCI (a digit, then 5+ more of its alphabet) uses the USCI index
+    alone; a name search reads every name, which takes about 0.4 s at 4 million enterprises.
+    """
     text = (text or "").strip()
     if not text:
         return []
     code = usci.normalise(text)
+    if len(code) >= 6 and code[0].isdigit() and all(c in usci.ALPHABET for c in code):
+        return rows(db, f"SELECT {COLUMNS} FROM enterprises WHERE usci >= ? AND usci < ? || 'Z' ORDER BY usci LIMIT ?",
+                    [code, code, limit])
     like = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return rows(db, f"""SELECT {COLUMNS} FROM enterprises
-                        WHERE usci >= ? AND usci < ? || 'Z'
-                        UNION SELECT {COLUMNS} FROM enterprises WHERE name LIKE ? ESCAPE '\\'
-                        ORDER BY name LIMIT ?""", [code, code, f"%{like}%", limit])
+    return rows(db, f"""SELECT {COLUMNS} FROM enterprises WHERE name LIKE ? ESCAPE '\\'
+                        ORDER BY name LIMIT ?""", [f"%{like}%", limit])
 
 
 def scan_url(base_url, token):
