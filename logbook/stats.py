@@ -47,3 +47,25 @@ def frequent_targets(db, year, tz, at_least=3, limit=20):
         FROM inspections i JOIN enterprises e ON e.id = i.enterprise_id
         WHERE i.status != 'voided' AND i.kind != 'visit' AND i.started_at >= ? AND i.started_at < ?
         GROUP BY e.id HAVING count(*) >= ? ORDER BY total DESC LIMIT ?""", [start, end, at_least, limit])
+
+
+def refusals(db, year, tz, limit=50):
+    """The year's refused attempts, newest first: who tried to inspect which firm over which rule."""
+    start, end = (now_text(t) for t in rules.year_bounds(year, tz))
+    return rows(db, """SELECT r.attempted_at, r.kind, r.rule_id, r.used, r.max, e.name AS enterprise, e.usci,
+                              u.name AS inspector, a.code AS agency
+                       FROM refusals r JOIN enterprises e ON e.id = r.enterprise_id JOIN users u ON u.id = r.user_id
+                       LEFT JOIN agencies a ON a.id = r.agency_id
+                       WHERE r.attempted_at >= ? AND r.attempted_at < ? ORDER BY r.attempted_at DESC, r.id DESC
+                       LIMIT ?""", [start, end, limit])
+
+
+def flagged(db, year, tz):
+    """Per agency, the year's inspections entered by hand (no scan) and entered late: worth a supervisor's look."""
+    start, end = (now_text(t) for t in rules.year_bounds(year, tz))
+    return rows(db, """SELECT a.code AS agency, sum(i.entry = 'manual') AS manual, sum(i.late) AS late
+                       FROM inspections i JOIN inspection_agencies ia ON ia.inspection_id = i.id
+                       JOIN agencies a ON a.id = ia.agency_id
+                       WHERE i.status != 'voided' AND i.started_at >= ? AND i.started_at < ?
+                       GROUP BY a.code HAVING sum(i.entry = 'manual') + sum(i.late) > 0 ORDER BY a.code""",
+                [start, end])

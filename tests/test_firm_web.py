@@ -12,7 +12,7 @@ import pytest
 from conftest import KNOWN_CODE as CODE
 from conftest import PASSWORD, add_enterprise, add_user, close, csrf_from, login, start, token_for, void
 
-from logbook import accounts, feedback
+from logbook import accounts, feedback, rules
 from logbook.db import row, rows, value
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -595,3 +595,16 @@ def test_a_firm_user_added_by_the_admin_sees_the_same_records(app, store, world)
     page = html(web_client(app, "firm1b").get("/firm/"))
 
     assert f'href="/firm/inspections/{inspection_id}"' in page
+
+
+def test_the_supervisor_sees_refused_attempts_and_manual_entries(app, store, world):
+    ent = world["enterprise"]
+    start(store, ent)
+    start(store, ent, usci=ent["usci"], qr_token=None)
+    with pytest.raises(rules.CapReached):
+        start(store, ent, by="cat", others=("dan",), items=("YJGL-001",))
+    page = web_client(app, "super").get("/supervisor/").get_data(as_text=True)
+    refusals = section(page, 'id="refusals"')
+    assert "cat" in refusals and ent["name"] in refusals and "rule 1: 2 of 2 used" in refusals
+    flagged = section(page, 'id="flagged"')
+    assert "<td>SCJG</td><td>1</td><td>0</td>" in flagged

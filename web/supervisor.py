@@ -24,6 +24,7 @@ def home():
     return render_template("supervisor/home.html", year=year, this_year=this_year,
                            stats=stats.year_stats(db, year, tz()),
                            frequent=stats.frequent_targets(db, year, tz()),
+                           refusals=stats.refusals(db, year, tz()), flagged=stats.flagged(db, year, tz()),
                            open_complaints=feedback.complaint_count(db, "open"))
 
 
