@@ -104,7 +104,8 @@ class Server:
         gunicorn = Path(sys.executable).parent / "gunicorn"
         with open(log_path, "wb") as log:
             self.process = subprocess.Popen(
-                [str(gunicorn), "-w", str(workers), "-b", f"127.0.0.1:{self.port}", "app:create_app()"],
+                [str(gunicorn), "-w", str(workers), "-b", f"127.0.0.1:{self.port}", "--no-control-socket",
+                 "app:create_app()"],
                 cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
         self.log_path = log_path
         deadline = time.monotonic() + 30

@@ -81,7 +81,7 @@ def server(tmp_path):
     log_path = tmp_path / "gunicorn.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [str(GUNICORN), "-w", str(WORKERS), "-b", f"127.0.0.1:{port}", "--graceful-timeout", "5",
+            [str(GUNICORN), "-w", str(WORKERS), "-b", f"127.0.0.1:{port}", "--graceful-timeout", "5", "--no-control-socket",
              "app:create_app()"],
             cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
     try:

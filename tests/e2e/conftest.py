@@ -75,7 +75,7 @@ def server(tmp_path_factory):
     with open(log_path, "w") as log:
         gunicorn = subprocess.Popen(
             [str(Path(sys.executable).parent / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}",
-             "app:create_app()"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+             "--no-control-socket", "app:create_app()"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_for_health(url, gunicorn, log_path)
         yield {"url": url, "database": path}
