@@ -62,6 +62,18 @@ def world(store):
     return {"enterprise": ent}
 
 
+@pytest.fixture
+def mix(store, world):
+    """This year at the world's enterprise: one counted routine inspection, one voided routine inspection and
+    one exempt complaint inspection, oldest first."""
+    enterprise = world["enterprise"]
+    counted = start(store, enterprise)
+    voided = start(store, enterprise)
+    void(store, voided)
+    exempt = start(store, enterprise, kind="complaint", reference="投诉-2026-0042")
+    return {"counted": counted, "voided": voided, "exempt": exempt}
+
+
 def add_enterprise(store, **overrides):
     """An enterprise with a valid USCI; overrides set any column."""
     fields = {"name": "测试企业有限公司"} | overrides

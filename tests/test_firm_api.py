@@ -37,16 +37,6 @@ def supervisor(client, world):
 
 # ---- the firm's records -----------------------------------------------------------------------------
 
-@pytest.fixture
-def mix(store, world):
-    """Counted, voided and exempt inspections of firm1's enterprise this year, oldest first."""
-    enterprise = world["enterprise"]
-    counted = start(store, enterprise)
-    voided = start(store, enterprise)
-    void(store, voided)
-    exempt = start(store, enterprise, kind="complaint", reference="投诉-2026-0042")
-    return {"counted": counted, "voided": voided, "exempt": exempt}
-
 
 def test_firm_records_have_the_contract_shape(client, world, firm, mix):
     response = client.get(f"/api/v1/firm/inspections?year={this_year()}", headers=firm)

@@ -59,16 +59,6 @@ def firm(app, world):
 
 # ---- records and the quota meter ------------------------------------------------------------------------
 
-@pytest.fixture
-def mix(store, world):
-    """One counted routine inspection, one voided routine inspection and one exempt complaint inspection."""
-    enterprise = world["enterprise"]
-    counted = start(store, enterprise)
-    voided = start(store, enterprise)
-    void(store, voided)
-    exempt = start(store, enterprise, kind="complaint", reference="投诉-2026-0042")
-    return {"counted": counted, "voided": voided, "exempt": exempt}
-
 
 def test_quota_meter_counts_only_the_unvoided_counted_inspections(firm, mix):
     response = firm.get("/firm/")
