@@ -46,6 +46,10 @@ PAGES = [
     Shown("supervisor-complaints", "supervisor", "/supervisor/complaints", "h1", screenshot=False),
     Shown("supervisor-ratings", "supervisor", "/supervisor/ratings", "h1", screenshot=False),
     Shown("admin-home", "admin", "/admin/?q={usci}", "ul.records, table", screenshot=False),
+    Shown("admin-import", "admin", "/admin/enterprises/import", "#file", screenshot=False),
+    Shown("admin-agencies", "admin", "/admin/agencies", "#agency-code", screenshot=False),
+    Shown("admin-users", "admin", "/admin/users", "table.data", screenshot=False),
+    Shown("admin-rules", "admin", "/admin/rules", "#rule-1", screenshot=False),
     # The poster is an A4 sheet for printing (180 mm wide), so it is not meant to fit a phone's width.
     Shown("admin-poster", "admin", "/admin/enterprises/{enterprise_id}/poster", ".qr svg", fits_phone=False),
 ]
