@@ -21,6 +21,8 @@ SETTINGS = [
             "kept in instance/secret_key, outside git."),
     Setting("BASE_URL", "http://127.0.0.1:5000", "Public address of this installation; every QR code encodes "
             "BASE_URL/q/<token>, so set it before printing posters."),
+    Setting("SYNCHRONOUS", "FULL", "FULL: every acknowledged record survives even a power loss. NORMAL: faster "
+            "writes that survive a process crash but may lose the last few on power loss."),
     Setting("TIMEZONE", "Asia/Shanghai", "Time zone of calendar-year windows and of dates shown to people."),
     Setting("COUNTED_KINDS", "routine,special", "Inspection kinds that count against limit rules; all other kinds "
             "except `visit` are exempt and need a reference."),

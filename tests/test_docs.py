@@ -44,3 +44,4 @@ def test_every_setting_is_documented(app):
 def test_readme_opens_with_the_two_front_door_commands():
     text = readme()
     assert "make run" in text.split("##")[0] and "make test" in text.split("##")[0]
+

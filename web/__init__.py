@@ -12,7 +12,7 @@ from logbook import db
 
 def database():
     """This thread's long-lived connection to the configured database."""
-    return db.for_thread(current_app.config["LOGBOOK_DATABASE"])
+    return db.for_thread(current_app.config["LOGBOOK_DATABASE"], current_app.config["LOGBOOK_SYNCHRONOUS"])
 
 
 def now():
