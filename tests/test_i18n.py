@@ -60,3 +60,8 @@ def test_dates_are_written_the_readers_way_in_beijing_time(app):
     with app.test_request_context(headers={"Accept-Language": "en"}):
         assert local_time(stored) == "1/1/27, 12:30\u202fAM"
         assert local_date(stored) == "Jan 1, 2027"
+
+
+def test_the_login_prompt_is_translated(client, world):
+    response = client.get("/firm/", follow_redirects=True)
+    assert "请登录后查看此页面。" in response.get_data(as_text=True)
