@@ -44,7 +44,7 @@ clean:
 
 # After changing user-facing strings: extract them and update the Chinese catalogue, then translate the new entries.
 messages: $(VENV)/.installed
-	$(BIN)/pybabel extract -F babel.cfg -k _l -o translations/messages.pot --ignore-dirs='.venv tests bench' .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot --ignore-dirs='.venv tests bench' .
 	$(BIN)/pybabel update -i translations/messages.pot -d translations -l zh --no-fuzzy-matching
 
 # Retake the README's screenshots (docs/screenshots) with the browser tests.

@@ -4,7 +4,8 @@ import os
 from zoneinfo import ZoneInfo
 
 from flask import Flask, request
-from flask_babel import Babel, lazy_gettext
+from flask_babel import Babel
+from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import HTTPException
@@ -52,7 +53,7 @@ def create_app(test_config=None):
     CSRFProtect(app).exempt(api.blp)
     login = LoginManager(app)
     login.login_view = "auth.login"
-    login.login_message = lazy_gettext("Please log in to see this page.")
+    login.login_message = _l("Please log in to see this page.")
     login.user_loader(users.load_user)
 
     rest = api.LogbookApi(app)
