@@ -54,11 +54,20 @@ def local_date(stored):
     return format_date(db.parse_time(stored).astimezone(tz()), "medium") if stored else ""
 
 
+def window_text(window):
+    """A limit rule's window for people: "calendar year" or "rolling 30 days"."""
+    from flask_babel import gettext as _
+
+    if window == "year":
+        return _("calendar year")
+    return _("rolling %(days)s days", days=window.split(":", 1)[1])
+
+
 def install_template_helpers(app):
     """Filters and globals the templates share."""
     from flask_babel import get_locale
 
-    from .forms import COMPLAINT_LABELS, COMPLAINT_STATUS_LABELS, KIND_LABELS, RESULT_LABELS
+    from .forms import COMPLAINT_LABELS, COMPLAINT_STATUS_LABELS, KIND_LABELS, RESULT_LABELS, TARGET_LABELS
     from .problems import problem_text
 
     app.add_template_filter(local_time, "local_time")
@@ -69,6 +78,8 @@ def install_template_helpers(app):
     app.add_template_global(RESULT_LABELS, "RESULT_LABELS")
     app.add_template_global(COMPLAINT_LABELS, "COMPLAINT_LABELS")
     app.add_template_global(COMPLAINT_STATUS_LABELS, "COMPLAINT_STATUS_LABELS")
+    app.add_template_global(TARGET_LABELS, "TARGET_LABELS")
+    app.add_template_filter(window_text, "window_text")
 
 
 def submitted(form):
