@@ -14,11 +14,15 @@ def _code(url, box_size=10):
     return code
 
 
-def svg(url):
-    """The QR code as SVG text: one path on a white background, sized in mm, so it prints without seams."""
+def svg(url, inline=False):
+    """The QR code as SVG text: one path on a white background, sized in mm, so it prints without seams.
+
+    `inline` leaves out the XML declaration, for an <svg> inside an HTML page.
+    """
     buffer = io.BytesIO()
     _code(url).make_image(image_factory=SvgPathFillImage).save(buffer)
-    return buffer.getvalue().decode()
+    text = buffer.getvalue().decode()
+    return text[text.index("<svg"):] if inline else text
 
 
 def png(url, box_size=10):

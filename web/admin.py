@@ -38,7 +38,7 @@ def poster(enterprise_id):
     """The printable A4 poster: the enterprise's name, USCI, its QR code and short instructions."""
     found = poster_enterprise(enterprise_id)
     url = enterprises.scan_url(current_app.config["LOGBOOK_BASE_URL"], found["qr_token"])
-    return render_template("admin/poster.html", enterprise=found, qr_svg=qr.svg(url), url=url)
+    return render_template("admin/poster.html", enterprise=found, qr_svg=qr.svg(url, inline=True), url=url)
 
 
 @bp.route("/enterprises/<int:enterprise_id>/qr.<any(svg, png):fmt>")

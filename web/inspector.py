@@ -130,7 +130,7 @@ def inspection(inspection_id):
     confirm_url = (f"{current_app.config['LOGBOOK_BASE_URL'].rstrip('/')}/firm/confirm/{inspection_id}"
                    f"?code={found['confirm_code']}")
     voidable = rules.void_problem(found["status"], parse_time(found["recorded_at"]), now()) is None
-    return render_template("inspector/inspection.html", inspection=found, confirm_qr=qr.svg(confirm_url),
+    return render_template("inspector/inspection.html", inspection=found, confirm_qr=qr.svg(confirm_url, inline=True),
                            close_form=CloseForm(), void_form=VoidForm(), voidable=voidable)
 
 
