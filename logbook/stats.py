@@ -52,8 +52,8 @@ def frequent_targets(db, year, tz, at_least=3, limit=20):
 def refusals(db, year, tz, limit=50):
     """The year's refused attempts, newest first: who tried to inspect which firm over which rule."""
     start, end = (now_text(t) for t in rules.year_bounds(year, tz))
-    return rows(db, """SELECT r.attempted_at, r.kind, r.rule_id, r.used, r.max, e.name AS enterprise, e.usci,
-                              u.name AS inspector, a.code AS agency
+    return rows(db, """SELECT r.attempted_at, r.kind, r.rule_id, r.used, r.max, e.id AS enterprise_id,
+                              e.name AS enterprise, e.usci, u.name AS inspector, a.code AS agency
                        FROM refusals r JOIN enterprises e ON e.id = r.enterprise_id JOIN users u ON u.id = r.user_id
                        LEFT JOIN agencies a ON a.id = r.agency_id
                        WHERE r.attempted_at >= ? AND r.attempted_at < ? ORDER BY r.attempted_at DESC, r.id DESC

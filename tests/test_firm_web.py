@@ -598,3 +598,26 @@ def test_the_supervisor_sees_refused_attempts_and_manual_entries(app, store, wor
     assert "cat" in refusals and ent["name"] in refusals and "rule 1: 2 of 2 used" in refusals
     flagged = section(page, 'id="flagged"')
     assert "<td>SCJG</td><td>1</td><td>0</td>" in flagged
+
+
+def test_the_supervisor_finds_a_firm_and_reads_everything_about_an_inspection(app, store, world):
+    ent = world["enterprise"]
+    inspection_id = start(store, ent)
+    close(store, inspection_id, result="rectify", findings="灭火器过期", rectify_by=today() + timedelta(days=20))
+    feedback.evaluate(store, inspection_id, accounts.user_by_username(store, "firm1"), 2, "态度生硬", datetime.now(UTC))
+    supervisor = web_client(app, "super")
+    found = html(supervisor.get("/supervisor/enterprises", query_string={"q": ent["name"][:4]}))
+    assert f"/supervisor/enterprises/{ent['id']}" in found
+    records = html(supervisor.get(f"/supervisor/enterprises/{ent['id']}"))
+    assert f"/supervisor/inspections/{inspection_id}" in records and "Used 1/2" in records
+    detail = html(supervisor.get(f"/supervisor/inspections/{inspection_id}"))
+    assert "灭火器过期" in detail and "态度生硬" in detail
+    assert row(store, "SELECT journal_hash FROM inspections WHERE id = ?", [inspection_id])["journal_hash"] in detail
+
+
+def test_only_supervisors_open_the_supervisor_enterprise_pages(app, store, world):
+    inspection_id = start(store, world["enterprise"])
+    for username in ("ann", "firm1", "admin"):
+        client = web_client(app, username)
+        assert client.get(f"/supervisor/enterprises/{world['enterprise']['id']}").status_code == 404
+        assert client.get(f"/supervisor/inspections/{inspection_id}").status_code == 404

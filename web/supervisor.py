@@ -1,13 +1,15 @@
 """The supervising justice bureau's pages: the year's numbers and warnings, complaints, individual ratings."""
 
+from datetime import timedelta
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from logbook import feedback, inspections, stats
+from logbook import enterprises, feedback, inspections, rules, stats
 
-from . import database, form_status, now, role_required, submitted, tz
-from .forms import AnswerForm
+from . import counted_kinds, database, form_status, now, role_required, submitted, tz
+from .forms import AnswerForm, SearchForm
 
 bp = Blueprint("supervisor", __name__, url_prefix="/supervisor")
 
@@ -60,3 +62,45 @@ def complaint(complaint_id):
 def ratings():
     """Individual ratings: only supervisors see them."""
     return render_template("supervisor/ratings.html", ratings=feedback.evaluations(database()))
+
+
+@bp.route("/enterprises")
+@role_required("supervisor")
+def enterprises_page():
+    """Find an enterprise by USCI or name."""
+    form = SearchForm(request.args)
+    found = enterprises.search(database(), form.q.data) if form.validate() else []
+    return render_template("supervisor/enterprises.html", form=form, found=found)
+
+
+@bp.route("/enterprises/<int:enterprise_id>")
+@role_required("supervisor")
+def enterprise(enterprise_id):
+    """Every inspection of one enterprise in a year, with its quota, as the firm sees it and more."""
+    db = database()
+    found = enterprises.by_id(db, enterprise_id) if enterprise_id < 2**62 else None
+    if not found:
+        abort(404)
+    at = now()
+    this_year = at.astimezone(tz()).year
+    year = request.args.get("year", type=int) or this_year
+    if not 2000 <= year <= this_year:
+        year = this_year
+    start, end = rules.year_bounds(year, tz())
+    return render_template("supervisor/enterprise.html", enterprise=found, year=year, this_year=this_year,
+                           quota=inspections.quota(db, found, min(at, end - timedelta(seconds=1)), tz(), counted_kinds()),
+                           records=inspections.inspections_between(db, found["id"], start, end))
+
+
+@bp.route("/inspections/<int:inspection_id>")
+@role_required("supervisor")
+def inspection(inspection_id):
+    """One inspection with everything recorded about it: the rating, complaints and its journal stamp."""
+    db = database()
+    found = inspections.inspection(db, inspection_id)
+    if not found:
+        abort(404)
+    return render_template("supervisor/inspection.html", inspection=found,
+                           evaluation=feedback.evaluation_of(db, inspection_id),
+                           complaints=[c for c in feedback.complaints_of(db, found["enterprise_id"])
+                                       if c["inspection_id"] == inspection_id])

@@ -45,6 +45,8 @@ PAGES = [
     Shown("supervisor-dashboard", "supervisor", "/supervisor/", "#totals"),
     Shown("supervisor-complaints", "supervisor", "/supervisor/complaints", "h1", screenshot=False),
     Shown("supervisor-ratings", "supervisor", "/supervisor/ratings", "h1", screenshot=False),
+    Shown("supervisor-enterprise", "supervisor", "/supervisor/enterprises/{enterprise_id}", "li.record", screenshot=False),
+    Shown("supervisor-inspection", "supervisor", "/supervisor/inspections/{closed_id}", "#evaluation", screenshot=False),
     Shown("admin-home", "admin", "/admin/?q={usci}", "ul.records, table", screenshot=False),
     Shown("admin-import", "admin", "/admin/enterprises/import", "#file", screenshot=False),
     Shown("admin-agencies", "admin", "/admin/agencies", "#agency-code", screenshot=False),
