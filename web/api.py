@@ -3,7 +3,7 @@
 from flask import current_app, g, jsonify, request
 from flask_smorest import Api, Blueprint
 
-from logbook import accounts, audit, enterprises, inspections, rules
+from logbook import accounts, audit, enterprises, feedback, inspections, rules
 from logbook.db import immediate
 
 from . import counted_kinds, database, now, schemas, tz
@@ -51,39 +51,34 @@ def caller(*roles):
     return user
 
 
-@blp.errorhandler(inspections.UnknownCode)
-def unknown_code(e):
-    return api_error(404, "unknown_code", str(e), replaced=e.replaced)
+# What each domain refusal answers: (status, code, extra fields of the error, or a fixed message).
+DOMAIN_ERRORS = {
+    inspections.UnknownCode: (404, "unknown_code", lambda e: {"replaced": e.replaced}),
+    inspections.NotFound: (404, "not_found", "no such inspection"),
+    inspections.Invalid: (422, "invalid", lambda e: {"fields": e.fields}),
+    inspections.CertificateInvalid: (403, "certificate_invalid", None),
+    rules.CapReached: (409, "cap_reached", lambda e: {"rule_id": e.rule.id, "used": e.used, "max": e.max}),
+    inspections.NotOpen: (409, "not_open", None),
+    inspections.NotVoidable: (409, "not_voidable", None),
+    feedback.BadCode: (422, "bad_code", None),
+    feedback.TooManyAttempts: (429, "too_many_requests", "too many wrong codes; try again in 15 minutes"),
+    feedback.NotConfirmable: (409, "not_confirmable", None),
+    feedback.NotClosed: (409, "not_closed", None),
+    feedback.AlreadyEvaluated: (409, "already_evaluated", None),
+}
 
 
-@blp.errorhandler(inspections.NotFound)
-def not_found(e):
-    return api_error(404, "not_found", "no such inspection")
+def domain_error(error):
+    """The API's JSON answer to a refusal raised by the logbook."""
+    status, code, detail = next(v for k, v in DOMAIN_ERRORS.items() if isinstance(error, k))
+    if isinstance(detail, str):
+        return api_error(status, code, detail)
+    message = f"the request is not valid: {error}" if code == "invalid" else str(error)
+    return api_error(status, code, message, **(detail(error) if detail else {}))
 
 
-@blp.errorhandler(inspections.Invalid)
-def invalid(e):
-    return api_error(422, "invalid", f"the request is not valid: {e}", fields=e.fields)
-
-
-@blp.errorhandler(inspections.CertificateInvalid)
-def certificate_invalid(e):
-    return api_error(403, "certificate_invalid", str(e))
-
-
-@blp.errorhandler(rules.CapReached)
-def cap_reached(e):
-    return api_error(409, "cap_reached", str(e), rule_id=e.rule.id, used=e.used, max=e.max)
-
-
-@blp.errorhandler(inspections.NotOpen)
-def not_open(e):
-    return api_error(409, "not_open", str(e))
-
-
-@blp.errorhandler(inspections.NotVoidable)
-def not_voidable(e):
-    return api_error(409, "not_voidable", str(e))
+for _exception in DOMAIN_ERRORS:
+    blp.register_error_handler(_exception, domain_error)
 
 
 def inspection_json(found, viewer):

@@ -10,7 +10,6 @@ from logbook import enterprises, feedback, inspections, rules, stats
 
 from . import counted_kinds, database, now, schemas, tz
 from .api import AUTH, blp, caller, documented, inspection_json
-from .errors import api_error
 
 
 class ItemDetail(ma.Schema):
@@ -96,31 +95,6 @@ class Stats(ma.Schema):
     refused = fields.Integer()
     by_agency = fields.List(fields.Nested(AgencyStats))
     previous_year = fields.Nested(PreviousYear)
-
-
-@blp.errorhandler(feedback.BadCode)
-def bad_code(e):
-    return api_error(422, "bad_code", str(e))
-
-
-@blp.errorhandler(feedback.TooManyAttempts)
-def too_many(e):
-    return api_error(429, "too_many_requests", "too many wrong codes; try again in 15 minutes")
-
-
-@blp.errorhandler(feedback.NotConfirmable)
-def not_confirmable(e):
-    return api_error(409, "not_confirmable", str(e))
-
-
-@blp.errorhandler(feedback.NotClosed)
-def not_closed(e):
-    return api_error(409, "not_closed", str(e))
-
-
-@blp.errorhandler(feedback.AlreadyEvaluated)
-def already_evaluated(e):
-    return api_error(409, "already_evaluated", str(e))
 
 
 def year_from(query):
