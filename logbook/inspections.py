@@ -138,19 +138,24 @@ def open_inspections_of(db, user_id, limit=20):
 # ---- the cap ------------------------------------------------------------------------------------
 
 def usage(db, enterprise_id, rule, at, tz):
-    """How many counted, unvoided inspections of the enterprise fall in the rule's window around `at`."""
-    start, end = rules.window_bounds(rule.window, at, tz)
-    sql = """SELECT count(*) FROM inspections i WHERE i.enterprise_id = ? AND i.counted = 1
-             AND i.status != 'voided' AND i.started_at >= ? AND i.started_at < ?"""
-    # stored times have whole seconds: round the bounds up, or a rolling window (which ends just after `at`)
-    # would miss an inspection started in the same second
-    params = [enterprise_id, now_text(start + timedelta(microseconds=999_999)),
-              now_text(end + timedelta(microseconds=999_999))]
+    """How many counted, unvoided inspections of the enterprise the rule sees around `at`: those of the calendar
+    year, or for a rolling window the busiest window containing `at`."""
+    where = """FROM inspections i WHERE i.enterprise_id = ? AND i.counted = 1 AND i.status != 'voided'
+               AND i.started_at >= ? AND i.started_at < ?"""
+    agency = []
     if rule.agency is not None:  # a joint inspection counts once for each participating agency
-        sql += """ AND EXISTS (SELECT 1 FROM inspection_agencies ia JOIN agencies a ON a.id = ia.agency_id
-                   WHERE ia.inspection_id = i.id AND a.code = ?)"""
-        params.append(rule.agency)
-    return value(db, sql, params)
+        where += """ AND EXISTS (SELECT 1 FROM inspection_agencies ia JOIN agencies a ON a.id = ia.agency_id
+                     WHERE ia.inspection_id = i.id AND a.code = ?)"""
+        agency = [rule.agency]
+    kind, days = rules.parse_window(rule.window)
+    if kind == "year":
+        start, end = rules.window_bounds(rule.window, at, tz)
+        return value(db, f"SELECT count(*) {where}", [enterprise_id, now_text(start), now_text(end)] + agency)
+    at = at.astimezone(UTC).replace(microsecond=0)  # stored start times have whole seconds
+    span = timedelta(days=days)
+    times = [parse_time(r["started_at"]) for r in rows(db, f"SELECT i.started_at {where}",
+                                                          [enterprise_id, now_text(at - span), now_text(at + span)] + agency)]
+    return rules.busiest_window(times, at, days)
 
 
 def quota(db, enterprise, at, tz, counted_kinds=rules.COUNTED_KINDS):

@@ -108,6 +108,17 @@ def window_bounds(window, at, tz):
     return at - timedelta(days=days) + timedelta(microseconds=1), at + timedelta(microseconds=1)
 
 
+def busiest_window(times, at, days):
+    """The most of `times` inside one rolling window of `days` that contains `at`; a window holds (end - days, end].
+
+    With nothing after `at` this is the count in (at - days, at]. A late entry must also respect the windows that
+    reach forward over inspections started after it, so every window end from `at` up to `at + days` is tried.
+    """
+    span = timedelta(days=days)
+    ends = [at] + [t for t in times if at < t < at + span]
+    return max(sum(1 for t in times if end - span < t <= end) for end in ends)
+
+
 def applicable_rules(rules, enterprise, agencies=None):
     """The rules that limit this enterprise: per (scope, window) the most specific match, ties to the lower max.
 

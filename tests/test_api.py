@@ -788,3 +788,18 @@ def test_a_wrong_method_is_405_with_an_allow_header_and_the_error_shape(client, 
 
 def test_an_unknown_api_path_is_404_with_the_error_shape(client, world, auth):
     error_of(client.get(f"{API}/no-such-thing", headers=auth("ann")), 404, "not_found")
+
+
+def test_a_late_entry_respects_a_rolling_window_that_reaches_over_later_inspections(client, store, world):
+    """days:30 max 1: an inspection today fills every 30-day window around a late entry from 5 days ago."""
+    from logbook import limits
+
+    limits.add_rule(store, 1, window="days:30")
+    headers = token_for(client, "ann")
+    body = {"qr_token": world["enterprise"]["qr_token"], "kind": "routine", "inspectors": ["bob"], "items": ["SCJG-001"]}
+    assert client.post("/api/v1/inspections", json=body, headers=headers).status_code == 201
+    five_days_ago = (datetime.now(UTC) - timedelta(days=5)).isoformat()
+    late = client.post("/api/v1/inspections", headers=headers,
+                       json=body | {"started_at": five_days_ago, "reason": "网络故障补录"})
+    assert late.status_code == 409
+    assert late.get_json()["error"]["used"] == 1

@@ -359,3 +359,20 @@ def test_closing_needs_a_known_result_findings_and_a_future_deadline(result, fin
 ])
 def test_only_a_fresh_open_inspection_can_be_voided(status, recorded_before, problem):
     assert rules.void_problem(status, NOW - recorded_before, NOW) == problem
+
+
+def _at(day, hour=12):
+    return datetime(2026, 3, day, hour, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("times, at, days, expected", [
+    ([], _at(10), 30, 0),                                          # nothing yet
+    ([_at(1), _at(5)], _at(10), 30, 2),                            # the usual case: both look back into the window
+    ([_at(1)], _at(10), 5, 0),                                     # too old for a 5-day window
+    ([_at(12)], _at(10), 5, 1),                                    # a late entry sees the inspection after it
+    ([_at(16)], _at(10), 5, 0),                                    # ... unless it is beyond the window's reach
+    ([_at(6), _at(12)], _at(10), 5, 1),                            # no single 5-day window holds both
+    ([_at(8), _at(12)], _at(10), 5, 2),                            # one 5-day window holds both
+], ids=["empty", "look-back", "too-old", "late-sees-later", "later-out-of-reach", "split", "together"])
+def test_busiest_rolling_window_around_a_start(times, at, days, expected):
+    assert rules.busiest_window(times, at, days) == expected
