@@ -128,13 +128,13 @@ def evaluation_of(db, inspection_id):
     return row(db, "SELECT rating, comment, created_at FROM evaluations WHERE inspection_id = ?", [inspection_id])
 
 
-def evaluations(db, limit=200):
+def evaluations(db, limit=200, offset=0):
     """The latest individual ratings with their inspection and agencies, for supervisors."""
     return rows(db, """SELECT ev.inspection_id, ev.rating, ev.comment, ev.created_at, e.name AS enterprise,
         (SELECT group_concat(a.code, ', ') FROM inspection_agencies ia JOIN agencies a ON a.id = ia.agency_id
          WHERE ia.inspection_id = ev.inspection_id) AS agencies
         FROM evaluations ev JOIN inspections i ON i.id = ev.inspection_id JOIN enterprises e ON e.id = i.enterprise_id
-        ORDER BY ev.created_at DESC, ev.id DESC LIMIT ?""", [limit])
+        ORDER BY ev.created_at DESC, ev.id DESC LIMIT ? OFFSET ?""", [limit, offset])
 
 
 def agency_rating(db, agency_code):
@@ -174,14 +174,14 @@ def complaints_of(db, enterprise_id):
     return rows(db, "SELECT * FROM complaints WHERE enterprise_id = ? ORDER BY created_at DESC, id DESC", [enterprise_id])
 
 
-def complaints(db, status=None, limit=200):
+def complaints(db, status=None, limit=200, offset=0):
     """Complaints for the supervisor, optionally of one status, newest first."""
     sql = """SELECT c.*, e.name AS enterprise, e.usci FROM complaints c JOIN enterprises e ON e.id = c.enterprise_id"""
     params = []
     if status:
         sql += " WHERE c.status = ?"
         params.append(status)
-    return rows(db, sql + " ORDER BY c.created_at DESC, c.id DESC LIMIT ?", params + [limit])
+    return rows(db, sql + " ORDER BY c.created_at DESC, c.id DESC LIMIT ? OFFSET ?", params + [limit, offset])
 
 
 def complaint_count(db, status=None):

@@ -621,3 +621,15 @@ def test_only_supervisors_open_the_supervisor_enterprise_pages(app, store, world
         client = web_client(app, username)
         assert client.get(f"/supervisor/enterprises/{world['enterprise']['id']}").status_code == 404
         assert client.get(f"/supervisor/inspections/{inspection_id}").status_code == 404
+
+
+def test_the_supervisor_pages_through_every_complaint(app, store, world):
+    for n in range(55):
+        feedback.file_complaint(store, accounts.user_by_username(store, "firm1"), "other", f"投诉第{n}号", None,
+                                datetime.now(UTC) + timedelta(seconds=n))
+    supervisor = web_client(app, "super")
+    first = html(supervisor.get("/supervisor/complaints?status=open"))
+    assert "投诉第54号" in first and "投诉第4号" not in first and 'rel="next"' in first
+    assert "status=open" in first.split('rel="next"')[0].rsplit("href=", 1)[1]
+    second = html(supervisor.get("/supervisor/complaints?status=open&page=2"))
+    assert "投诉第4号" in second and "投诉第0号" in second and 'rel="next"' not in second

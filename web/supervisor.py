@@ -12,6 +12,13 @@ from . import counted_kinds, database, form_status, now, role_required, submitte
 from .forms import AnswerForm, SearchForm
 
 bp = Blueprint("supervisor", __name__, url_prefix="/supervisor")
+PAGE_SIZE = 50
+
+
+def current_page():
+    """The page number asked for in ?page=, 1 by default."""
+    page = request.args.get("page", type=int) or 1
+    return page if 1 <= page <= 100_000 else 1
 
 
 @bp.route("/")
@@ -36,8 +43,10 @@ def complaints():
     """Every complaint, newest first, filterable by status."""
     status = request.args.get("status")
     status = status if status in feedback.COMPLAINT_STATUSES else None
-    return render_template("supervisor/complaints.html", complaints=feedback.complaints(database(), status),
-                           status=status)
+    page = current_page()
+    found = feedback.complaints(database(), status, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE)
+    return render_template("supervisor/complaints.html", complaints=found[:PAGE_SIZE], status=status, page=page,
+                           more=len(found) > PAGE_SIZE)
 
 
 @bp.route("/complaints/<int:complaint_id>", methods=["GET", "POST"])
@@ -61,7 +70,9 @@ def complaint(complaint_id):
 @role_required("supervisor")
 def ratings():
     """Individual ratings: only supervisors see them."""
-    return render_template("supervisor/ratings.html", ratings=feedback.evaluations(database()))
+    page = current_page()
+    found = feedback.evaluations(database(), PAGE_SIZE + 1, (page - 1) * PAGE_SIZE)
+    return render_template("supervisor/ratings.html", ratings=found[:PAGE_SIZE], page=page, more=len(found) > PAGE_SIZE)
 
 
 @bp.route("/enterprises")
