@@ -114,3 +114,18 @@ def add_security_headers(response):
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     return response
+
+
+def csv_download(chunks, filename):
+    """A streamed CSV attachment."""
+    from flask import Response, stream_with_context
+
+    return Response(stream_with_context(chunks), mimetype="text/csv",
+                    headers={"Content-Disposition": f"attachment; filename={filename}"})
+
+
+def chosen_year():
+    """The calendar year asked for in ?year=, this year when absent or out of range (2000 to this year)."""
+    this_year = now().astimezone(tz()).year
+    year = request.args.get("year", type=int) or this_year
+    return year if 2000 <= year <= this_year else this_year

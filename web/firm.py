@@ -6,9 +6,9 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from logbook import enterprises, feedback, inbox, inspections, rules
+from logbook import enterprises, exports, feedback, inbox, inspections, rules
 
-from . import counted_kinds, database, form_status, now, role_required, submitted, tz
+from . import chosen_year, counted_kinds, csv_download, database, form_status, now, role_required, submitted, tz
 from .forms import ComplaintForm, ConfirmForm, RatingForm
 
 bp = Blueprint("firm", __name__, url_prefix="/firm")
@@ -31,9 +31,7 @@ def home():
     db = database()
     at = now()
     this_year = at.astimezone(tz()).year
-    year = request.args.get("year", type=int) or this_year
-    if not 2000 <= year <= this_year:
-        year = this_year
+    year = chosen_year()
     enterprise = enterprises.by_id(db, current_user.enterprise_id)
     start, end = rules.year_bounds(year, tz())
     records = inspections.inspections_between(db, enterprise["id"], start, end)
@@ -143,3 +141,13 @@ def messages():
     found = inbox.inbox(db, current_user.enterprise_id, at.astimezone(tz()).date(), at)
     inbox.mark_read(db, current_user.enterprise_id, at)
     return render_template("firm/inbox.html", messages=found)
+
+
+@bp.route("/records.csv")
+@role_required("firm")
+def records_csv():
+    """The enterprise's inspections of a year as a CSV file, for its own archive."""
+    year = chosen_year()
+    start, end = rules.year_bounds(year, tz())
+    return csv_download(exports.inspections_csv(database(), start, end, current_user.enterprise_id),
+                        f"inspections-{year}.csv")

@@ -6,9 +6,9 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from logbook import enterprises, feedback, inspections, rules, stats
+from logbook import enterprises, exports, feedback, inspections, rules, stats
 
-from . import counted_kinds, database, form_status, now, role_required, submitted, tz
+from . import chosen_year, counted_kinds, csv_download, database, form_status, now, role_required, submitted, tz
 from .forms import AnswerForm, SearchForm
 
 bp = Blueprint("supervisor", __name__, url_prefix="/supervisor")
@@ -27,9 +27,7 @@ def home():
     """The dashboard: totals against last year, by agency, refusals and the most-inspected enterprises."""
     db = database()
     this_year = now().astimezone(tz()).year
-    year = request.args.get("year", type=int) or this_year
-    if not 2000 <= year <= 2100:
-        year = this_year
+    year = chosen_year()
     return render_template("supervisor/home.html", year=year, this_year=this_year,
                            stats=stats.year_stats(db, year, tz()),
                            frequent=stats.frequent_targets(db, year, tz()),
@@ -94,9 +92,7 @@ def enterprise(enterprise_id):
         abort(404)
     at = now()
     this_year = at.astimezone(tz()).year
-    year = request.args.get("year", type=int) or this_year
-    if not 2000 <= year <= this_year:
-        year = this_year
+    year = chosen_year()
     start, end = rules.year_bounds(year, tz())
     return render_template("supervisor/enterprise.html", enterprise=found, year=year, this_year=this_year,
                            quota=inspections.quota(db, found, min(at, end - timedelta(seconds=1)), tz(), counted_kinds()),
@@ -115,3 +111,12 @@ def inspection(inspection_id):
                            evaluation=feedback.evaluation_of(db, inspection_id),
                            complaints=[c for c in feedback.complaints_of(db, found["enterprise_id"])
                                        if c["inspection_id"] == inspection_id])
+
+
+@bp.route("/inspections.csv")
+@role_required("supervisor")
+def inspections_csv():
+    """Every inspection of a year as a CSV file, streamed, for analysis in a spreadsheet."""
+    year = chosen_year()
+    start, end = rules.year_bounds(year, tz())
+    return csv_download(exports.inspections_csv(database(), start, end), f"inspections-{year}.csv")

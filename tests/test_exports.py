@@ -1,0 +1,42 @@
+"""CSV downloads: the firm gets its own records, the supervisor every inspection of the year, in batches."""
+
+import csv
+import io
+
+from conftest import add_enterprise, close, login, start
+
+from logbook import exports
+
+
+def download(client, username, path):
+    login(client, username)
+    response = client.get(path)
+    assert response.status_code == 200, response.status_code
+    assert response.mimetype == "text/csv"
+    text = response.get_data(as_text=True)
+    assert text.startswith("\ufeff")
+    return list(csv.DictReader(io.StringIO(text[1:])))
+
+
+def test_the_firm_downloads_only_its_own_records(client, store, world):
+    ours = start(store, world["enterprise"])
+    start(store, add_enterprise(store, name="别家公司"))
+    records = download(client, "firm1", "/firm/records.csv")
+    assert [int(r["id"]) for r in records] == [ours]
+    assert records[0]["enterprise_usci"] == world["enterprise"]["usci"]
+    assert records[0]["inspectors"] == "ann bob" and records[0]["certificates"] == "C-ann C-bob"
+
+
+def test_the_supervisor_downloads_every_inspection_of_the_year_in_batches(client, store, world, monkeypatch):
+    monkeypatch.setattr(exports, "BATCH", 2)
+    ids = [start(store, add_enterprise(store, name=f"企业{n}")) for n in range(5)]
+    close(store, ids[0], result="case_filed", findings='含逗号, 和"引号"的发现')
+    records = download(client, "super", "/supervisor/inspections.csv")
+    assert [int(r["id"]) for r in records] == ids
+    assert records[0]["result"] == "case_filed" and records[0]["findings"] == '含逗号, 和"引号"的发现'
+
+
+def test_other_roles_cannot_download(client, world):
+    login(client, "ann")
+    assert client.get("/supervisor/inspections.csv").status_code == 404
+    assert client.get("/firm/records.csv").status_code == 404
