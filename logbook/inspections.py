@@ -127,11 +127,11 @@ def inspections_between(db, enterprise_id, start, end):
     return inspections_by_ids(db, ids)
 
 
-def open_inspections_of(db, user_id, limit=20):
-    """The open inspections a user takes part in, newest first."""
+def inspections_of_inspector(db, user_id, status, limit=20):
+    """The inspections of one status a user took part in, newest first."""
     ids = [r["inspection_id"] for r in rows(db, """SELECT ii.inspection_id FROM inspection_inspectors ii
-        JOIN inspections i ON i.id = ii.inspection_id WHERE ii.user_id = ? AND i.status = 'open'
-        ORDER BY i.started_at DESC LIMIT ?""", [user_id, limit])]
+        JOIN inspections i ON i.id = ii.inspection_id WHERE ii.user_id = ? AND i.status = ?
+        ORDER BY i.started_at DESC LIMIT ?""", [user_id, status, limit])]
     return inspections_by_ids(db, ids)
 
 

@@ -174,3 +174,16 @@ def test_logout_needs_a_post_with_csrf(client, world):
     assert client.get("/logout").status_code == 405
     assert client.post("/logout").status_code == 400
     assert client.get("/inspector/").status_code == 200
+
+
+def test_the_inspector_home_lists_open_and_recently_closed_inspections(client, world, store):
+    from conftest import close, start
+
+    open_id = start(store, world["enterprise"])
+    closed_id = start(store, world["enterprise"])
+    close(store, closed_id)
+    login(client, "ann")
+    html = client.get("/inspector/").get_data(as_text=True)
+    before_closed, closed_part = html.split('id="recently-closed"')
+    assert f"/inspector/inspections/{open_id}" in before_closed
+    assert f"/inspector/inspections/{closed_id}" in closed_part and "未发现问题" in closed_part

@@ -51,7 +51,8 @@ def home():
     """My open inspections, and the manual search for a firm whose poster is missing."""
     db = database()
     return render_template("inspector/home.html", form=SearchForm(request.args),
-                           open_inspections=inspections.open_inspections_of(db, current_user.id),
+                           open_inspections=inspections.inspections_of_inspector(db, current_user.id, "open"),
+                           closed_inspections=inspections.inspections_of_inspector(db, current_user.id, "closed", 10),
                            rating=feedback.agency_rating(db, current_user.agency))
 
 
