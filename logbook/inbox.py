@@ -17,17 +17,19 @@ def notify(db, enterprise_id, inspection_id, kind, at):
                [enterprise_id, inspection_id, kind, at])
 
 
+# rectifications of the firm (or of every firm) due within the notice period, by (enterprise_id, inspection_id)
+DUE = """SELECT enterprise_id, id FROM inspections WHERE status = 'closed' AND result = 'rectify'
+         AND rectify_by >= ? AND rectify_by <= ? AND (? IS NULL OR enterprise_id = ?)"""
+
+
+def _due_params(today, enterprise_id):
+    return [today.isoformat(), (today + timedelta(days=DEADLINE_NOTICE_DAYS)).isoformat(), enterprise_id, enterprise_id]
+
+
 def remind_deadlines(db, today, now, enterprise_id=None):
     """Add "deadline approaching" messages for rectifications due within DEADLINE_NOTICE_DAYS (one firm, or all)."""
-    due = (today + timedelta(days=DEADLINE_NOTICE_DAYS)).isoformat()
-    sql = """INSERT OR IGNORE INTO notifications (enterprise_id, inspection_id, kind, created_at)
-        SELECT enterprise_id, id, 'deadline', ? FROM inspections WHERE status = 'closed' AND result = 'rectify'
-        AND rectify_by >= ? AND rectify_by <= ?"""
-    params = [now_text(now), today.isoformat(), due]
-    if enterprise_id is not None:
-        sql += " AND enterprise_id = ?"
-        params.append(enterprise_id)
-    db.execute(sql, params)
+    db.execute(f"""INSERT OR IGNORE INTO notifications (enterprise_id, inspection_id, kind, created_at)
+                   SELECT enterprise_id, id, 'deadline', ? FROM ({DUE})""", [now_text(now)] + _due_params(today, enterprise_id))
 
 
 def inbox(db, enterprise_id, today, now, limit=100):
@@ -41,9 +43,13 @@ def inbox(db, enterprise_id, today, now, limit=100):
         WHERE n.enterprise_id = ? ORDER BY n.created_at DESC, n.id DESC LIMIT ?""", [enterprise_id, limit])
 
 
-def unread_count(db, enterprise_id):
-    """How many inbox messages the firm has not read."""
-    return value(db, "SELECT count(*) FROM notifications WHERE enterprise_id = ? AND read_at IS NULL", [enterprise_id])
+def unread_count(db, enterprise_id, today):
+    """How many inbox messages the firm has not read, counting deadline reminders not written yet; reads only,
+    so showing the count on every page never takes the write lock the scans need."""
+    return value(db, f"""SELECT (SELECT count(*) FROM notifications WHERE enterprise_id = ? AND read_at IS NULL)
+        + (SELECT count(*) FROM ({DUE}) d WHERE NOT EXISTS (SELECT 1 FROM notifications n
+           WHERE n.enterprise_id = d.enterprise_id AND n.inspection_id = d.id AND n.kind = 'deadline'))""",
+                 [enterprise_id] + _due_params(today, enterprise_id))
 
 
 def mark_read(db, enterprise_id, now):

@@ -40,3 +40,21 @@ def test_every_firm_page_shows_the_unread_count(client, store, world):
         assert "(1)" in client.get(path, headers={"Accept-Language": "en"}).get_data(as_text=True)
     client.get("/firm/inbox")
     assert "Inbox (1)" not in client.get("/firm/complaints", headers={"Accept-Language": "en"}).get_data(as_text=True)
+
+
+def test_the_unread_count_includes_a_due_deadline_without_writing_on_a_page_view(client, store, world):
+    from datetime import timedelta
+
+    from conftest import close, start
+
+    from logbook.db import value
+
+    inspection_id = start(store, world["enterprise"])
+    close(store, inspection_id, result="rectify", findings="整改", rectify_by=datetime.now(TZ).date() + timedelta(days=2))
+    login(client, "firm1")
+    html = client.get("/firm/complaints", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Inbox (3)" in html  # started, closed, and the deadline
+    assert value(store, "SELECT count(*) FROM notifications WHERE kind = 'deadline'") == 0
+    client.get("/firm/inbox")
+    assert value(store, "SELECT count(*) FROM notifications WHERE kind = 'deadline'") == 1
+    assert "Inbox (" not in client.get("/firm/complaints", headers={"Accept-Language": "en"}).get_data(as_text=True)

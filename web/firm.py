@@ -19,9 +19,7 @@ def unread_messages():
     """Every firm page shows how many inbox messages are unread (deadline reminders included)."""
     if not current_user.is_authenticated or current_user.role != "firm":
         return {}
-    db, at = database(), now()
-    inbox.remind_deadlines(db, at.astimezone(tz()).date(), at, current_user.enterprise_id)
-    return {"unread": inbox.unread_count(db, current_user.enterprise_id)}
+    return {"unread": inbox.unread_count(database(), current_user.enterprise_id, now().astimezone(tz()).date())}
 
 
 @bp.route("/")
