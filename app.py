@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import web
 from logbook import settings
@@ -39,17 +40,23 @@ def create_app(test_config=None):
         BABEL_TRANSLATION_DIRECTORIES=os.path.join(app.root_path, "translations"),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        MAX_CONTENT_LENGTH=50 * 1024 * 1024,
+        MAX_CONTENT_LENGTH=web.JSON_MAX_BYTES,  # every body; the CSV import raises its own limit (web.limit_body)
     )
     if test_config:
         app.config.update(test_config)
     if not app.config.get("LOGBOOK_SECRET_KEY"):
         app.config["LOGBOOK_SECRET_KEY"] = settings.instance_secret(os.path.join(app.root_path, "instance"))
     app.config["SECRET_KEY"] = app.config["LOGBOOK_SECRET_KEY"]
+    # behind HTTPS, cookies travel only over HTTPS and browsers are told to keep to it (HSTS)
+    app.config.setdefault("SESSION_COOKIE_SECURE", app.config["LOGBOOK_BASE_URL"].startswith("https://"))
+    if app.config["LOGBOOK_PROXIES"]:  # the client's address and scheme as the trusted reverse proxies saw them
+        proxies = app.config["LOGBOOK_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     app.config["LOGBOOK_TZ"] = ZoneInfo(app.config["LOGBOOK_TIMEZONE"])
     app.config["LOGBOOK_COUNTED"] = tuple(k.strip() for k in app.config["LOGBOOK_COUNTED_KINDS"].split(",") if k.strip())
 
     Babel(app, locale_selector=select_locale, timezone_selector=lambda: app.config["LOGBOOK_TIMEZONE"])
+    app.before_request(web.limit_body)  # before CSRFProtect's hook, which reads the form
     CSRFProtect(app).exempt(api.blp)
     login = LoginManager(app)
     login.login_view = "auth.login"
@@ -64,6 +71,7 @@ def create_app(test_config=None):
         app.register_blueprint(blueprint)
     app.register_error_handler(HTTPException, errors.handle_http_exception)
     app.teardown_appcontext(users.forget_request_user)
+    app.teardown_request(web.roll_back_open_transaction)
     web.install_template_helpers(app)
     app.after_request(web.add_security_headers)
     cli.register(app)

@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from logbook import accounts, db, enterprises, feedback, inspections, rules, stats, usci  # noqa: E402
+from logbook import accounts, db, enterprises, errors, feedback, inspections, rules, stats, usci  # noqa: E402
 
 TZ = ZoneInfo("Asia/Shanghai")
 AGENCIES = 40
@@ -277,16 +277,21 @@ def measure(path, repeat):
         print("\nthe atomic write (record_inspection) at this size:")
         caller = accounts.user_by_username(store, "i1")
         body = {"kind": "routine", "inspectors": ["i2"], "items": ["A01-001"]}
+
+        def start(qr_token):
+            return inspections.StartRequest(qr_token=qr_token, **body)
         fresh = iter(range(quiet, quiet - 10_000, -1))
+
+        def fresh_token():
+            return db.value(store, "SELECT qr_token FROM enterprises WHERE id = ?", [next(fresh)])
         admit = timed("record_inspection, admitted (fresh enterprise)", lambda: inspections.record_inspection(
-            store, caller, dict(body, qr_token=db.value(store, "SELECT qr_token FROM enterprises WHERE id = ?",
-                                                        [next(fresh)])), datetime.now(UTC), TZ), repeat)
+            store, caller, start(fresh_token()), datetime.now(UTC), TZ), repeat)
 
         def refuse():
             try:
-                inspections.record_inspection(store, caller, dict(body, qr_token=token_of[busiest["id"]]),
+                inspections.record_inspection(store, caller, start(token_of[busiest["id"]]),
                                               datetime.now(UTC), TZ)
-            except rules.CapReached:
+            except errors.CapReached:
                 return
             raise AssertionError("the busiest enterprise should be over its cap")
         refused = timed("record_inspection, refused (busiest enterprise)", refuse, repeat)
@@ -295,8 +300,7 @@ def measure(path, repeat):
         explain(store, "scan read (busiest enterprise)", lambda: scan_read(store, token_of[busiest["id"]], at))
         explain(store, "firm's records", lambda: firm_records(store, typical["id"], at))
         explain(store, "record_inspection (admitted)", lambda: inspections.record_inspection(
-            store, caller, dict(body, qr_token=db.value(store, "SELECT qr_token FROM enterprises WHERE id = ?",
-                                                        [next(fresh)])), datetime.now(UTC), TZ))
+            store, caller, start(fresh_token()), datetime.now(UTC), TZ))
         explain(store, "manual entry search", lambda: enterprises.search(store, usci_of_typical[:12]))
         explain(store, "supervisor year stats", lambda: stats.year_stats(store, at.astimezone(TZ).year, TZ))
         return results, admit, refused

@@ -67,9 +67,9 @@ def build_database(path, enterprise_count, inspector_count):
         qr_tokens = [r[0] for r in store.execute("SELECT qr_token FROM enterprises ORDER BY id")]
         caller = accounts.user_by_username(store, names[0])
         for _ in range(2):  # fill the first enterprise up to the default cap of 2, for the refuse path
-            inspections.record_inspection(store, caller, {"qr_token": qr_tokens[0], "kind": "routine",
-                                                          "inspectors": [names[1]], "items": ["SCJG-001"]},
-                                          inspections.utcnow(), ZoneInfo("Asia/Shanghai"))
+            inspections.record_inspection(store, caller, inspections.StartRequest(
+                qr_token=qr_tokens[0], kind="routine", inspectors=[names[1]], items=["SCJG-001"]),
+                inspections.utcnow(), ZoneInfo("Asia/Shanghai"))
     finally:
         store.conn.close()
     return names, qr_tokens

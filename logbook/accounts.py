@@ -6,62 +6,72 @@ Passwords are stored as Werkzeug hashes; bearer tokens are random and stored onl
 import hashlib
 import secrets
 from datetime import timedelta
+from functools import lru_cache
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import usci
-from .db import now_text, row, rows, value
+from .db import immediate, now_text, row, rows, value
+from .errors import AccountError, Problem, TooManyAttempts
 
 ROLES = ("inspector", "firm", "supervisor", "admin")
 USER_COLUMNS = """u.id, u.username, u.role, u.name, u.cert_no, u.cert_expires_on, u.enterprise_id, u.active,
   u.agency_id, a.code AS agency"""
 
 
-class AccountError(ValueError):
-    """A user cannot be created or changed as asked; the message says why."""
+USER_CEILING = 10                    # a username refuses every address after this many times LOGIN_ATTEMPTS failures
+TRUSTED_DAYS = 90                    # an address a user logged in from stays exempt from that ceiling this long
 
 
-class TooManyAttempts(Exception):
-    """Login for this username is throttled after too many recent failures."""
-
-
-def add_user(db, username, password, role, name="", agency=None, cert_no=None, cert_expires_on=None,
-             usci_code=None, hash_method="scrypt", email=None):
-    """Create a user and return its id; inspectors need an agency, firm users an enterprise."""
+def prepare_user(username, password, role, name="", agency=None, cert_no=None, cert_expires_on=None, usci_code=None,
+                 hash_method="scrypt", email=None):
+    """Check a new user's fields and hash the password (slow: call it before any transaction); return the row."""
     username = (username or "").strip()
     if not username or len(username) > 64 or any(c.isspace() for c in username):
-        raise AccountError("a username is 1 to 64 characters without spaces")
+        raise AccountError(Problem("bad_username", "a username is 1 to 64 characters without spaces"))
     if role not in ROLES:
-        raise AccountError(f"role must be one of {', '.join(ROLES)}")
+        raise AccountError(Problem("bad_role", "role must be one of {roles}", roles=", ".join(ROLES)))
     if not password or len(password) < 8:
-        raise AccountError("a password has at least 8 characters")
-    if value(db, "SELECT 1 FROM users WHERE username = ?", [username]):
-        raise AccountError(f"username {username} is taken")
-    agency_id = enterprise_id = None
-    if role == "inspector":
-        if not agency:
-            raise AccountError("an inspector belongs to an agency (--agency CODE)")
-    if agency:
-        agency_id = value(db, "SELECT id FROM agencies WHERE code = ?", [agency])
-        if agency_id is None:
-            raise AccountError(f"unknown agency {agency}")
-    if role == "firm":
-        if not usci_code:
-            raise AccountError("a firm user acts for one enterprise (--usci USCI)")
-        enterprise_id = value(db, "SELECT id FROM enterprises WHERE usci = ?", [usci.normalise(usci_code)])
-        if enterprise_id is None:
-            raise AccountError(f"no enterprise with USCI {usci_code}")
+        raise AccountError(Problem("short_password", "a password has at least 8 characters"))
+    if role == "inspector" and not agency:
+        raise AccountError(Problem("inspector_agency", "an inspector belongs to an agency (--agency CODE)"))
+    if role == "firm" and not usci_code:
+        raise AccountError(Problem("firm_enterprise", "a firm user acts for one enterprise (--usci USCI)"))
     if bool(cert_no) != bool(cert_expires_on):
-        raise AccountError("give both the certificate number and its expiry date")
+        raise AccountError(Problem("cert_pair", "give both the certificate number and its expiry date"))
     email = (email or "").strip() or None
     if email and ("@" not in email or len(email) > 254 or any(c.isspace() for c in email)):
-        raise AccountError("the email address is not valid")
-    cursor = db.execute(
-        """INSERT INTO users (username, password_hash, role, name, agency_id, cert_no, cert_expires_on,
-           enterprise_id, email, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-        [username, generate_password_hash(password, method=hash_method), role, name or username, agency_id,
-         cert_no, cert_expires_on, enterprise_id, email, now_text()])
+        raise AccountError(Problem("bad_email", "the email address is not valid"))
+    return {"username": username, "password_hash": generate_password_hash(password, method=hash_method), "role": role,
+            "name": name or username, "agency": agency, "cert_no": cert_no, "cert_expires_on": cert_expires_on,
+            "usci": usci_code, "email": email}
+
+
+def insert_user(db, user):
+    """Insert a prepared user (inside the caller's transaction, or its own); return the id."""
+    with immediate(db):
+        if value(db, "SELECT 1 FROM users WHERE username = ?", [user["username"]]):
+            raise AccountError(Problem("username_taken", "username {username} is taken", username=user["username"]))
+        agency_id = enterprise_id = None
+        if user["agency"]:
+            agency_id = value(db, "SELECT id FROM agencies WHERE code = ?", [user["agency"]])
+            if agency_id is None:
+                raise AccountError(Problem("no_such_agency", "unknown agency {agency}", agency=user["agency"]))
+        if user["role"] == "firm":
+            enterprise_id = value(db, "SELECT id FROM enterprises WHERE usci = ?", [usci.normalise(user["usci"])])
+            if enterprise_id is None:
+                raise AccountError(Problem("unknown_enterprise", "no enterprise with USCI {usci}", usci=user["usci"]))
+        cursor = db.execute(
+            """INSERT INTO users (username, password_hash, role, name, agency_id, cert_no, cert_expires_on,
+               enterprise_id, email, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            [user["username"], user["password_hash"], user["role"], user["name"], agency_id, user["cert_no"],
+             user["cert_expires_on"], enterprise_id, user["email"], now_text()])
     return cursor.lastrowid
+
+
+def add_user(db, username, password, role, **fields):
+    """Create a user and return its id; inspectors need an agency, firm users an enterprise."""
+    return insert_user(db, prepare_user(username, password, role, **fields))
 
 
 def user_by_id(db, user_id):
@@ -76,19 +86,53 @@ def user_by_username(db, username):
                    "WHERE u.username = ? AND u.active = 1", [username])
 
 
-def authenticate(db, username, password, now, attempts=10, window_minutes=15):
-    """The user for these credentials, or None; raises TooManyAttempts once the username is throttled."""
-    username = (username or "").strip()
+@lru_cache(maxsize=8)
+def _decoy_hash(method):
+    """A hash to check unknown usernames against, so they take as long as known ones (no timing leak)."""
+    return generate_password_hash(secrets.token_hex(16), method=method)
+
+
+def throttled(db, username, address, now, attempts=10, window_minutes=15):
+    """True when logins for this username from this address must wait (SPEC §5: only after `attempts` failures).
+
+    Failures count per username and address, so an attacker elsewhere cannot lock the real user out; a username
+    also refuses every address it has never logged in from after USER_CEILING times as many failures.
+    """
+    address = address or ""
     since = now_text(now - timedelta(minutes=window_minutes))
-    failures = value(db, "SELECT count(*) FROM login_failures WHERE username = ? AND failed_at > ?",
-                     [username, since])
-    if failures >= attempts:
-        raise TooManyAttempts(username)
+    counts = row(db, """SELECT count(*) AS total, coalesce(sum(address = ?), 0) AS here FROM login_failures
+                        WHERE username = ? AND failed_at > ?""", [address, username, since])
+    if counts["here"] >= attempts:
+        return True
+    if counts["total"] < attempts * USER_CEILING:
+        return False
+    return not value(db, "SELECT 1 FROM trusted_addresses WHERE username = ? AND address = ? AND last_at > ?",
+                     [username, address, now_text(now - timedelta(days=TRUSTED_DAYS))])
+
+
+def authenticate(db, username, password, now, address=None, attempts=10, window_minutes=15, hash_method="scrypt"):
+    """The user for these credentials, or None; raises TooManyAttempts while throttled.
+
+    The password check (scrypt: over 100 ms) runs outside any transaction: only the short writes that record
+    the outcome take the write lock, so logins never hold up scans.
+    """
+    username, address = (username or "").strip()[:64], address or ""
+    if throttled(db, username, address, now, attempts, window_minutes):
+        raise TooManyAttempts(Problem("login_throttled", "too many failed logins for this user; try again later"))
     stored = row(db, "SELECT id, password_hash FROM users WHERE username = ? AND active = 1", [username])
-    if stored and check_password_hash(stored["password_hash"], password or ""):
-        return user_by_id(db, stored["id"])
-    db.execute("INSERT INTO login_failures (username, failed_at) VALUES (?, ?)", [username[:64], now_text(now)])
-    return None
+    matches = check_password_hash(stored["password_hash"] if stored else _decoy_hash(hash_method), password or "")
+    at = now_text(now)
+    with immediate(db):
+        if stored and matches:
+            db.execute("""INSERT INTO trusted_addresses (username, address, last_at) VALUES (?, ?, ?)
+                          ON CONFLICT (username, address) DO UPDATE SET last_at = excluded.last_at""",
+                       [username, address, at])
+        else:
+            db.execute("INSERT INTO login_failures (username, address, failed_at) VALUES (?, ?, ?)",
+                       [username, address, at])
+            db.execute("DELETE FROM login_failures WHERE failed_at < ?",  # expired ones: the table stays small
+                       [now_text(now - timedelta(minutes=window_minutes))])
+    return user_by_id(db, stored["id"]) if stored and matches else None
 
 
 def _digest(token):
@@ -99,19 +143,51 @@ def issue_token(db, user_id, now, hours=12):
     """Issue a bearer token for the user; return (token, expires_at). Only its hash is stored."""
     token = secrets.token_urlsafe(32)
     expires_at = now_text(now + timedelta(hours=hours))
-    db.execute("INSERT INTO api_tokens (user_id, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?)",
-               [user_id, _digest(token), now_text(now), expires_at])
+    with immediate(db):
+        db.execute("DELETE FROM api_tokens WHERE expires_at <= ?", [now_text(now)])
+        db.execute("INSERT INTO api_tokens (user_id, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?)",
+                   [user_id, _digest(token), now_text(now), expires_at])
     return token, expires_at
 
 
 def user_for_token(db, token, now):
-    """The active user a bearer token belongs to, or None when it is unknown or expired."""
+    """The active user a bearer token belongs to, or None when it is unknown, revoked or expired."""
     if not token:
         return None
     return row(db, f"""SELECT {USER_COLUMNS} FROM api_tokens t JOIN users u ON u.id = t.user_id
                        LEFT JOIN agencies a ON a.id = u.agency_id
                        WHERE t.token_hash = ? AND t.expires_at > ? AND u.active = 1""",
                [_digest(token), now_text(now)])
+
+
+def revoke_token(db, token):
+    """End a bearer token: from now on it answers 401."""
+    db.execute("DELETE FROM api_tokens WHERE token_hash = ?", [_digest(token or "")])
+
+
+def open_session(db, user_id, now, hours=12):
+    """Start a server-side login session; return its random id (the cookie carries it, the database its hash)."""
+    session_id = secrets.token_urlsafe(32)
+    with immediate(db):
+        db.execute("DELETE FROM sessions WHERE expires_at <= ?", [now_text(now)])
+        db.execute("INSERT INTO sessions (session_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+                   [_digest(session_id), user_id, now_text(now), now_text(now + timedelta(hours=hours))])
+    return session_id
+
+
+def user_for_session(db, session_id, now):
+    """The active user of a live session, or None once it has ended (logged out) or expired."""
+    if not session_id or not isinstance(session_id, str):
+        return None
+    return row(db, f"""SELECT {USER_COLUMNS} FROM sessions s JOIN users u ON u.id = s.user_id
+                       LEFT JOIN agencies a ON a.id = u.agency_id
+                       WHERE s.session_hash = ? AND s.expires_at > ? AND u.active = 1""",
+               [_digest(session_id), now_text(now)])
+
+
+def end_session(db, session_id):
+    """Log out on the server: the session's cookie no longer opens anything."""
+    db.execute("DELETE FROM sessions WHERE session_hash = ?", [_digest(session_id or "")])
 
 
 def inspectors_of(db, agency_codes):

@@ -1,17 +1,14 @@
 """Agencies (执法主体) and their inspection item lists (检查事项清单)."""
 
 from .db import rows, value
-
-
-class DirectoryError(ValueError):
-    """An agency or item cannot be added as asked; the message says why."""
+from .errors import DirectoryError, Problem
 
 
 def add_agency(db, code, name):
     """Add an agency, or rename it if the code exists; return its id."""
     code, name = (code or "").strip().upper(), (name or "").strip()
     if not code or not name:
-        raise DirectoryError("an agency needs a code and a name")
+        raise DirectoryError(Problem("agency_fields", "an agency needs a code and a name"))
     db.execute("INSERT INTO agencies (code, name) VALUES (?, ?) "
                "ON CONFLICT(code) DO UPDATE SET name = excluded.name", [code, name])
     return value(db, "SELECT id FROM agencies WHERE code = ?", [code])
@@ -21,13 +18,13 @@ def add_item(db, agency_code, code, name, basis=None):
     """Add an item to an agency's list (or update it); item codes are unique across agencies."""
     agency_id = value(db, "SELECT id FROM agencies WHERE code = ?", [(agency_code or "").strip().upper()])
     if agency_id is None:
-        raise DirectoryError(f"unknown agency {agency_code}")
+        raise DirectoryError(Problem("no_such_agency", "unknown agency {agency}", agency=agency_code))
     code, name = (code or "").strip(), (name or "").strip()
     if not code or not name:
-        raise DirectoryError("an item needs a code and a name")
+        raise DirectoryError(Problem("item_fields", "an item needs a code and a name"))
     owner = value(db, "SELECT agency_id FROM items WHERE code = ?", [code])
     if owner is not None and owner != agency_id:
-        raise DirectoryError(f"item code {code} already belongs to another agency")
+        raise DirectoryError(Problem("item_taken", "item code {item} already belongs to another agency", item=code))
     db.execute("INSERT INTO items (agency_id, code, name, basis) VALUES (?, ?, ?, ?) "
                "ON CONFLICT(code) DO UPDATE SET name = excluded.name, basis = excluded.basis",
                [agency_id, code, name, basis])

@@ -1,17 +1,22 @@
 """The journal in the database: append an entry in the writer's transaction, and check everything later.
 
-Checking covers the chain itself (logbook.journal), its head (a deleted last entry leaves a gap or a head
-mismatch), and the inspections: each one's stored facts must equal what its journal entries say.
+Checking streams, so it needs the same memory at ten million inspections as at ten: first the chain in
+order (logbook.journal), its head (a deleted last entry leaves a gap or a head mismatch) and, when given, a
+head published earlier; then the inspections in batches, each one's stored facts and links against the
+replay of its own entries (read through the journal's per-inspection index).
 """
 
 import json
 
 from . import journal
-from .db import rows
+from .db import rows, value
 
+BATCH = 1000
 # inspection columns whose stored value must match the journal's replay
-CHECKED = ("status", "kind", "counted", "entry", "late", "started_at", "reference", "result", "findings",
-           "rectify_by", "void_reason", "confirmed")
+CHECKED = ("status", "kind", "counted", "entry", "late", "started_at", "recorded_at", "recorded_by", "reference",
+           "reason", "recheck_of", "lat", "lon", "closed_at", "result", "findings", "rectify_by", "voided_at",
+           "void_reason", "confirmed_at", "confirmed_by", "confirm_code_sha256", "usci", "agencies", "inspectors",
+           "items")
 
 
 def append_journal(db, inspection_id, action, at, payload):
@@ -27,52 +32,113 @@ def append_journal(db, inspection_id, action, at, payload):
     db.execute("UPDATE inspections SET journal_hash = ? WHERE id = ?", [digest, inspection_id])
 
 
-def _stored_inspections(db):
-    found = {}
-    for r in rows(db, """SELECT i.id, i.status, i.kind, i.counted, i.entry, i.late, i.started_at, i.reference, i.result,
-                                i.findings, i.rectify_by, i.void_reason, i.confirmed_at, i.journal_hash, e.usci
-                         FROM inspections i JOIN enterprises e ON e.id = i.enterprise_id"""):
-        r["counted"], r["late"], r["confirmed"] = bool(r["counted"]), bool(r["late"]), r.pop("confirmed_at") is not None
-        found[r["id"]] = r
-    return found
+def head(db):
+    """The journal's head: {seq, hash}; publish the hash to make a rewritten chain detectable."""
+    return rows(db, "SELECT seq, hash FROM journal_head WHERE id = 1")[0]
 
 
-def verify_journal(db):
-    """Check chain, head and inspections; return {ok, entries, head, problems}."""
-    entries, records = [], []
+def _record(entry, problems):
+    try:
+        payload = json.loads(entry[4])
+    except ValueError:
+        payload = None
+        problems.append(f"entry {entry[0]}: payload is not JSON")
+    return {"id": entry[0], "inspection_id": entry[1], "action": entry[2], "at": entry[3], "payload": payload}
+
+
+def _check_chain(db, published, problems):
+    """Walk the chain in order; return (entries, head hash, whether the published head was passed)."""
+    count, prev, passed = 0, journal.GENESIS, published is None
+    cursor = db.conn.execute("SELECT id, inspection_id, action, at, payload, prev_hash, hash FROM journal ORDER BY id")
+    for entry in cursor:
+        record = _record(entry, problems)
+        if entry[0] != count + 1:
+            problems.append(f"entry {entry[0]}: an earlier entry is missing")
+        if entry[5] != prev or journal.entry_hash(prev, record) != entry[6]:
+            problems.append(f"entry {entry[0]}: the chain is broken here (edited, deleted or reordered)")
+            cursor.close()
+            return count, prev, passed
+        prev, count = entry[6], count + 1
+        passed = passed or prev == published
+    return count, prev, passed
+
+
+STORED = """SELECT i.id, i.status, i.kind, i.counted, i.entry, i.late, i.started_at, i.recorded_at, r.username AS recorded_by,
+    i.reference, i.reason, i.recheck_of, i.lat, i.lon, i.closed_at, i.result, i.findings, i.rectify_by, i.voided_at,
+    i.void_reason, i.confirmed_at, c.username AS confirmed_by, i.confirm_code, i.journal_hash, e.usci
+    FROM inspections i JOIN enterprises e ON e.id = i.enterprise_id LEFT JOIN users r ON r.id = i.recorded_by
+    LEFT JOIN users c ON c.id = i.confirmed_by WHERE i.id > ? ORDER BY i.id LIMIT ?"""
+
+
+def _links(db, ids):
+    """Each inspection's agencies, inspectors (username/certificate) and items as the journal writes them."""
+    marks = ",".join("?" * len(ids))
+    links = {i: {"agencies": [], "inspectors": [], "items": []} for i in ids}
+    for name, sql in (("agencies", "SELECT ia.inspection_id, a.code FROM inspection_agencies ia JOIN agencies a "
+                                   "ON a.id = ia.agency_id WHERE ia.inspection_id IN ({})"),
+                      ("inspectors", "SELECT ii.inspection_id, u.username || '/' || coalesce(ii.cert_no, '') FROM "
+                                     "inspection_inspectors ii JOIN users u ON u.id = ii.user_id WHERE ii.inspection_id IN ({})"),
+                      ("items", "SELECT ii.inspection_id, it.code FROM inspection_items ii JOIN items it "
+                                "ON it.id = ii.item_id WHERE ii.inspection_id IN ({})")):
+        for inspection_id, text in db.conn.execute(sql.format(marks), ids):
+            links[inspection_id][name].append(text)
+    return {i: {k: sorted(v) for k, v in found.items()} for i, found in links.items()}
+
+
+def _replays(db, ids, problems):
+    """The replayed state of each inspection from its own entries."""
+    marks = ",".join("?" * len(ids))
+    entries = [(_record(e, problems), e[5], e[6]) for e in db.conn.execute(
+        f"SELECT id, inspection_id, action, at, payload, prev_hash, hash FROM journal WHERE inspection_id IN ({marks}) "
+        "ORDER BY inspection_id, id", ids)]
+    return journal.replay(entries)
+
+
+def _stored(found, links):
+    stored = dict(found, counted=bool(found["counted"]), late=bool(found["late"]), **links)
+    stored["confirm_code_sha256"] = journal.digest(stored.pop("confirm_code") or "")
+    return stored
+
+
+def _check_inspections(db, problems):
+    """Compare every inspection, batch by batch, with its journal's replay; return how many were checked."""
+    last, checked = 0, 0
+    while True:
+        batch = rows(db, STORED, [last, BATCH])
+        if not batch:
+            break
+        ids = [b["id"] for b in batch]
+        links, replayed = _links(db, ids), _replays(db, ids, problems)
+        for found in batch:
+            expected = replayed.get(found["id"])
+            if expected is None:
+                problems.append(f"inspection {found['id']}: has no journal entries")
+                continue
+            stored = _stored(found, links[found["id"]])
+            changed = [c for c in CHECKED if c in expected and stored[c] != expected[c]]
+            if changed:
+                problems.append(f"inspection {found['id']}: {', '.join(changed)} differ from the journal")
+            if stored["journal_hash"] != expected["hash_of_last"]:
+                problems.append(f"inspection {found['id']}: its journal stamp is not its last entry")
+        checked += len(batch)
+        last = ids[-1]
+    for (orphan,) in db.conn.execute("""SELECT DISTINCT j.inspection_id FROM journal j
+                                        WHERE NOT EXISTS (SELECT 1 FROM inspections i WHERE i.id = j.inspection_id)"""):
+        problems.append(f"inspection {orphan}: in the journal but deleted")
+    return checked
+
+
+def verify_journal(db, published_head=None):
+    """Check chain, head, inspections and links, and that the chain still extends `published_head` when given;
+    return {ok, entries, head, problems, inspections}."""
     problems = []
-    for e in rows(db, "SELECT id, inspection_id, action, at, payload, prev_hash, hash FROM journal ORDER BY id"):
-        try:
-            payload = json.loads(e["payload"])
-        except ValueError:
-            payload = None
-            problems.append(f"entry {e['id']}: payload is not JSON")
-        record = {"id": e["id"], "inspection_id": e["inspection_id"], "action": e["action"], "at": e["at"],
-                  "payload": payload}
-        entries.append((record, e["prev_hash"], e["hash"]))
-        records.append(record)
-    ok, count, head, bad = journal.verify(entries)
-    if not ok:
-        problems.append(f"entry {entries[bad][0]['id']}: the chain is broken here (edited, deleted or reordered)")
-    gaps = [r["id"] for i, r in enumerate(records) if r["id"] != i + 1]
-    if gaps:
-        problems.append(f"entry {gaps[0]}: an earlier entry is missing")
-    stored_head = rows(db, "SELECT seq, hash FROM journal_head WHERE id = 1")
-    if not stored_head or stored_head[0]["seq"] != len(records) or stored_head[0]["hash"] != head:
+    count, last_hash, passed = _check_chain(db, published_head, problems)
+    stored_head = head(db)
+    if stored_head["seq"] != count or stored_head["hash"] != last_hash:
         problems.append("the journal's head does not match its last entry: entries were removed or added behind its back")
-    replayed = journal.replay(entries)
-    stored_inspections = _stored_inspections(db)
-    for inspection_id, stored in stored_inspections.items():
-        expected = replayed.get(inspection_id)
-        if expected is None:
-            problems.append(f"inspection {inspection_id}: has no journal entries")
-            continue
-        changed = [c for c in CHECKED if stored[c] != expected.get(c)] + (["usci"] if stored["usci"] != expected["usci"] else [])
-        if changed:
-            problems.append(f"inspection {inspection_id}: {', '.join(changed)} differ from the journal")
-        if stored["journal_hash"] != expected["hash_of_last"]:
-            problems.append(f"inspection {inspection_id}: its journal stamp is not its last entry")
-    for inspection_id in sorted(set(replayed) - set(stored_inspections)):
-        problems.append(f"inspection {inspection_id}: in the journal but deleted")
-    return {"ok": not problems, "entries": count, "head": head, "problems": problems,
-            "inspections": len(stored_inspections)}
+    if not passed:
+        problems.append(f"the journal does not extend the published head {published_head}: it was rewritten or cut back")
+    checked = _check_inspections(db, problems)
+    if value(db, "SELECT count(*) FROM journal") != count and not any("broken" in p for p in problems):
+        problems.append("the journal has entries outside its chain")
+    return {"ok": not problems, "entries": count, "head": last_hash, "problems": problems, "inspections": checked}

@@ -60,14 +60,28 @@ def immediate(db):
 
     sqlite-utils' db.atomic() issues a deferred BEGIN, which under contention lets two writers count
     the same rows (over-admitting) or fails with "database is locked"; IMMEDIATE makes them queue.
+    Every writing function of the domain owns its transaction through this helper; slow work (hashing a
+    password) happens before it, never inside. A failed COMMIT (disk full, I/O error) rolls back too, so the
+    thread's long-lived connection never keeps holding the lock.
     """
+    if db.conn.in_transaction:  # called from a function that already owns the transaction: part of its step
+        yield db
+        return
     db.execute("BEGIN IMMEDIATE")
     try:
         yield db
+        db.commit()
     except BaseException:
-        db.rollback()
+        if db.conn.in_transaction:
+            db.rollback()
         raise
-    db.commit()
+
+
+def rollback_open(path):
+    """Roll back a transaction this thread left open on `path` (a request's teardown: never carry a lock over)."""
+    found = _local.__dict__.get("databases", {}).get(path)
+    if found is not None and found.conn.in_transaction:
+        found.conn.rollback()
 
 
 def now_text(moment=None):
@@ -231,3 +245,40 @@ def m004_lean_write_path(db):
     """Drop two indexes no query uses; every index is one more page written by each scan's commit."""
     db.execute("DROP INDEX IF EXISTS notifications_enterprise")  # UNIQUE (enterprise_id, ...) serves the inbox
     db.execute("DROP INDEX IF EXISTS inspection_agencies_agency")  # the cap and stats reach agencies by inspection
+
+
+MAX_WINDOW_DAYS = 3660  # rules.MAX_WINDOW_DAYS; a longer rolling window cannot be counted
+
+
+@migrations()
+def m005_hardening(db):
+    """Server-side sessions, login throttling per address, idempotency keys, indexes for pruning, the journal's
+    per-inspection index and the recheck lookup; rules with a rolling window no clock can hold are retired."""
+    _run(db, f"""
+ALTER TABLE login_failures ADD COLUMN address TEXT NOT NULL DEFAULT '';
+CREATE INDEX login_failures_at ON login_failures(failed_at);
+CREATE TABLE trusted_addresses (
+  username TEXT NOT NULL, address TEXT NOT NULL, last_at TEXT NOT NULL,
+  PRIMARY KEY (username, address)) WITHOUT ROWID;
+CREATE INDEX api_tokens_expires ON api_tokens(expires_at);
+CREATE TABLE sessions (
+  id INTEGER PRIMARY KEY, session_hash TEXT NOT NULL UNIQUE, user_id INTEGER NOT NULL REFERENCES users(id),
+  created_at TEXT NOT NULL, expires_at TEXT NOT NULL);
+CREATE INDEX sessions_expires ON sessions(expires_at);
+CREATE INDEX confirm_failures_at ON confirm_failures(failed_at);
+CREATE TABLE activation_failures (
+  id INTEGER PRIMARY KEY, address TEXT NOT NULL, enterprise_id INTEGER, failed_at TEXT NOT NULL);
+CREATE INDEX activation_failures_address ON activation_failures(address, failed_at);
+CREATE INDEX activation_failures_enterprise ON activation_failures(enterprise_id, failed_at);
+CREATE INDEX activation_failures_at ON activation_failures(failed_at);
+CREATE TABLE idempotency_keys (
+  user_id INTEGER NOT NULL REFERENCES users(id), key TEXT NOT NULL, request_hash TEXT NOT NULL,
+  inspection_id INTEGER NOT NULL REFERENCES inspections(id), created_at TEXT NOT NULL,
+  PRIMARY KEY (user_id, key)) WITHOUT ROWID;
+CREATE INDEX idempotency_keys_created ON idempotency_keys(created_at);
+CREATE INDEX journal_inspection ON journal(inspection_id, id);
+CREATE INDEX inspections_recheck ON inspections(recheck_of) WHERE recheck_of IS NOT NULL;
+CREATE INDEX inspections_rectify ON inspections(rectify_by) WHERE result = 'rectify';
+UPDATE limit_rules SET active = 0 WHERE window LIKE 'days:%'
+  AND (length(window) > 10 OR CAST(substr(window, 6) AS INTEGER) > {MAX_WINDOW_DAYS})
+""")

@@ -63,9 +63,8 @@ def load(db, today, now, tz, hash_method="scrypt"):
         logins.append((username, role, name))
     if not value(db, "SELECT count(*) FROM inspections WHERE enterprise_id = ?", [first["id"]]):
         caller = accounts.user_by_username(db, "wang.qiang")
-        inspections.record_inspection(db, caller, {
-            "qr_token": first["qr_token"], "kind": "routine", "inspectors": ["zhao.min"], "items": ["YJGL-001"]},
-            now, tz)
+        inspections.record_inspection(db, caller, inspections.StartRequest(
+            qr_token=first["qr_token"], kind="routine", inspectors=["zhao.min"], items=["YJGL-001"]), now, tz)
     return logins
 
 

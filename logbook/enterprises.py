@@ -1,23 +1,17 @@
 """Enterprises: the CSV import, QR tokens (create, rotate, resolve) and lookups."""
 
 import csv
+import functools
 import io
 import secrets
 
 from . import usci
 from .db import immediate, now_text, row, rows, value
+from .errors import ImportFailed, NotFound, Problem, UnknownCode
 
 CSV_COLUMNS = ("usci", "name", "address", "industry", "risk_level", "lat", "lon")
 REQUIRED_COLUMNS = ("usci", "name")
 COLUMNS = "id, usci, name, address, industry, risk_level, lat, lon, qr_token"
-
-
-class ImportFailed(Exception):
-    """A CSV import was refused; `problems` lists every bad line as "line N: reason"."""
-
-    def __init__(self, problems):
-        self.problems = problems
-        super().__init__("\n".join(problems))
 
 
 def new_qr_token():
@@ -25,39 +19,64 @@ def new_qr_token():
     return secrets.token_urlsafe(16)
 
 
-def _number(text, low, high, what):
+class InvalidRecord(ValueError):
+    """One CSV record is not a valid enterprise; str(error) says why in English, `problem` translatably."""
+
+    def __init__(self, problem):
+        self.problem = problem
+        super().__init__(str(problem))
+
+
+def _number(text, low, high, column):
     if text in (None, ""):
         return None
     try:
         number = float(text)
     except ValueError:
-        raise ValueError(f"{what} must be a number, not {text!r}") from None
+        raise InvalidRecord(Problem("not_a_number", "{column} must be a number, not {value}",
+                                    column=column, value=repr(text))) from None
     if not low <= number <= high:
-        raise ValueError(f"{what} must be between {low} and {high}")
+        raise InvalidRecord(Problem("out_of_range", "{column} must be between {low} and {high}",
+                                    column=column, low=low, high=high))
     return number
 
 
 def parse_row(record):
-    """Validate one CSV record (a dict) into an enterprise dict, or raise ValueError with the reason."""
+    """Validate one CSV record (a dict) into an enterprise dict, or raise InvalidRecord (a ValueError) saying why."""
     try:
         code = usci.validate(record.get("usci"))
     except usci.InvalidUSCI as e:
-        raise ValueError(f"usci {record.get('usci')!r}: {e}") from None
+        raise InvalidRecord(Problem("bad_record_usci", "usci {value}: {problem}",
+                                    value=repr(record.get("usci")), problem=e.problem)) from None
     name = (record.get("name") or "").strip()
     if not name:
-        raise ValueError("name is empty")
+        raise InvalidRecord(Problem("no_name", "name is empty"))
     if len(name) > 200:
-        raise ValueError("name is longer than 200 characters")
+        raise InvalidRecord(Problem("long_name", "name is longer than 200 characters"))
     risk = (record.get("risk_level") or "").strip().upper() or None
     if risk is not None and risk not in ("A", "B", "C", "D"):
-        raise ValueError(f"risk_level must be A, B, C or D, not {record.get('risk_level')!r}")
+        raise InvalidRecord(Problem("bad_record_risk", "risk_level must be A, B, C or D, not {value}",
+                                    value=repr(record.get("risk_level"))))
     lat = _number(record.get("lat"), -90, 90, "lat")
     lon = _number(record.get("lon"), -180, 180, "lon")
     if (lat is None) != (lon is None):
-        raise ValueError("give both lat and lon, or neither")
+        raise InvalidRecord(Problem("lat_without_lon", "give both lat and lon, or neither"))
     return {"usci": code, "name": name, "address": (record.get("address") or "").strip() or None,
             "industry": (record.get("industry") or "").strip() or None, "risk_level": risk,
             "lat": lat, "lon": lon}
+
+
+def _line(number, reason):
+    """A bad line of an import, as the CLI prints it ("line N: reason") and a page translates it."""
+    return Problem("import_line", "line {line}: {reason}", line=number, reason=reason)
+
+
+def _header_problem(missing, unknown):
+    reasons = ([Problem("missing_column", "missing column {column}", column=c) for c in missing]
+               + [Problem("unknown_column", "unknown column {column}", column=c) for c in unknown])
+    # "a; b; c" as nested pairs, so each reason and each separator is translated
+    joined = functools.reduce(lambda first, then: Problem("and_then", "{first}; {then}", first=first, then=then), reasons)
+    return _line(1, Problem("bad_header", "{reasons} (expected {expected})", reasons=joined, expected=",".join(CSV_COLUMNS)))
 
 
 def parse_csv(text):
@@ -68,8 +87,7 @@ def parse_csv(text):
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     unknown = [c for c in header if c not in CSV_COLUMNS]
     if missing or unknown:
-        reasons = ([f"missing column {c}" for c in missing] + [f"unknown column {c}" for c in unknown])
-        raise ImportFailed([f"line 1: {'; '.join(reasons)} (expected {','.join(CSV_COLUMNS)})"])
+        raise ImportFailed([_header_problem(missing, unknown)])
     parsed, problems, seen = [], [], {}
     line = reader.line_num
     for values in reader:
@@ -78,34 +96,41 @@ def parse_csv(text):
         if not values:
             continue
         if len(values) > len(header):
-            problems.append(f"line {line_start}: more fields than the header has")
+            problems.append(_line(line_start, Problem("too_many_fields", "more fields than the header has")))
             continue
         record = dict(zip(header, values))
         try:
             enterprise = parse_row(record)
-        except ValueError as e:
-            problems.append(f"line {line_start}: {e}")
+        except InvalidRecord as e:
+            problems.append(_line(line_start, e.problem))
             continue
         if enterprise["usci"] in seen:
-            problems.append(f"line {line_start}: usci {enterprise['usci']} already on line {seen[enterprise['usci']]}")
+            problems.append(_line(line_start, Problem("duplicate_usci", "usci {usci} already on line {first}",
+                                                      usci=enterprise["usci"], first=seen[enterprise["usci"]])))
             continue
         seen[enterprise["usci"]] = line_start
         parsed.append(enterprise)
     if problems:
         raise ImportFailed(problems)
     if not parsed:
-        raise ImportFailed(["line 2: the file has no enterprises"])
+        raise ImportFailed([_line(2, Problem("no_enterprises", "the file has no enterprises"))])
     return parsed
 
 
-def import_enterprises(db, enterprises, progress=None, batch=5000):
-    """Insert or update enterprises by USCI in one transaction, keeping existing QR tokens; return (added, updated)."""
+def import_enterprises(db, enterprises, progress=None, batch=1000):
+    """Insert or update validated enterprises by USCI, keeping existing QR tokens; return (added, updated).
+
+    Every row was validated before (parse_csv), so no write is refused: all or nothing holds for what a file
+    says. Each batch is its own short transaction, so scans go on between batches instead of waiting behind
+    a whole city's import; an import cut off by a crash is finished by running it again (it only upserts).
+    """
     created = now_text()
     added = 0
-    with immediate(db):
-        for start in range(0, len(enterprises), batch):
-            chunk = enterprises[start:start + batch]
-            before = value(db, "SELECT count(*) FROM enterprises")
+    for start in range(0, len(enterprises), batch):
+        chunk = enterprises[start:start + batch]
+        with immediate(db):
+            known = value(db, f"SELECT count(*) FROM enterprises WHERE usci IN ({','.join('?' * len(chunk))})",
+                          [e["usci"] for e in chunk])
             db.conn.executemany(
                 """INSERT INTO enterprises (usci, name, address, industry, risk_level, lat, lon, qr_token, created_at)
                    VALUES (:usci, :name, :address, :industry, :risk_level, :lat, :lon, :qr_token, :created_at)
@@ -113,9 +138,9 @@ def import_enterprises(db, enterprises, progress=None, batch=5000):
                    industry = excluded.industry, risk_level = excluded.risk_level,
                    lat = excluded.lat, lon = excluded.lon""",
                 [dict(e, qr_token=new_qr_token(), created_at=created) for e in chunk])
-            added += value(db, "SELECT count(*) FROM enterprises") - before
-            if progress:
-                progress(len(chunk))
+        added += len(chunk) - known
+        if progress:
+            progress(len(chunk))
     return added, len(enterprises) - added
 
 
@@ -143,6 +168,28 @@ def by_qr_token(db, token):
         return found, False
     old = value(db, "SELECT enterprise_id FROM replaced_qr_tokens WHERE qr_token = ?", [token])
     return (by_id(db, old), True) if old else (None, False)
+
+
+def enterprise_for_code(db, token):
+    """The enterprise a scanned token names; UnknownCode when none does or the token has been replaced."""
+    found, replaced = by_qr_token(db, token)
+    if replaced:
+        raise UnknownCode(Problem("replaced_code", "this code has been replaced; scan the enterprise's current poster"),
+                          replaced=True)
+    if not found:
+        raise UnknownCode()
+    return found
+
+
+def enterprise_for(db, enterprise_id, user, may="see"):
+    """The enterprise if the user may `may` it: "see" (supervisors, admins, its own firm users) or "print" its
+    poster and QR code (admins, its own firm users); otherwise NotFound."""
+    found = by_id(db, enterprise_id) if 0 < enterprise_id < 2**63 else None
+    own = found is not None and user["role"] == "firm" and user["enterprise_id"] == found["id"]
+    roles = {"see": ("supervisor", "admin"), "print": ("admin",)}[may]
+    if found is None or not (own or user["role"] in roles):
+        raise NotFound()
+    return found
 
 
 def rotate_qr_token(db, enterprise_id):

@@ -14,9 +14,21 @@ COLUMNS = ["id", "enterprise_usci", "enterprise_name", "kind", "counted", "statu
            "closed_at", "agencies", "inspectors", "certificates", "items", "reference", "result", "findings",
            "rectify_by", "confirmed_at", "void_reason", "journal_hash"]
 BATCH = 2000
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may read as the start of a formula
+
+
+def inert(cell):
+    """A cell a spreadsheet shows as text: one that could start a formula gets a leading apostrophe (OWASP)."""
+    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS):
+        return "'" + cell
+    return cell
 
 
 def _flat(found):
+    return [inert(cell) for cell in _cells(found)]
+
+
+def _cells(found):
     return [found["id"], found["enterprise"]["usci"], found["enterprise"]["name"], found["kind"], int(found["counted"]),
             found["status"], found["entry"], int(found["late"]), found["started_at"], found["closed_at"] or "",
             " ".join(found["agencies"]), " ".join(i["name"] for i in found["inspectors"]),

@@ -8,8 +8,11 @@ import hashlib
 import secrets
 from datetime import timedelta
 
+from werkzeug.security import check_password_hash, generate_password_hash
+
 from . import accounts, audit, enterprises, inspections
 from .db import immediate, now_text, row, rows, value
+from .errors import AlreadyEvaluated, BadCode, Invalid, NotClosed, NotConfirmable, NotFound, Problem, TooManyAttempts
 
 CATEGORIES = ("no_scan", "too_frequent", "misconduct", "fees_demanded", "other")
 COMPLAINT_STATUSES = ("open", "in_progress", "resolved", "rejected")
@@ -19,64 +22,72 @@ CONFIRM_WINDOW = timedelta(minutes=15)
 ACTIVATION_DAYS = 30
 
 
-class BadCode(ValueError):
-    """The confirmation or activation code is wrong, used or expired."""
-
-
-class TooManyAttempts(Exception):
-    """Too many wrong codes recently; try again later."""
-
-
-class NotConfirmable(Exception):
-    """A voided inspection cannot be confirmed."""
-
-
-class NotClosed(Exception):
-    """Only a closed inspection can be evaluated."""
-
-
-class AlreadyEvaluated(Exception):
-    """The firm has already rated this inspection."""
-
-
-def _digest(code):
-    return hashlib.sha256(code.encode()).hexdigest()
-
-
-def _firm_inspection(db, inspection_id, user):
-    found = inspections.inspection(db, inspection_id)
-    if not found or user["role"] != "firm" or found["enterprise_id"] != user["enterprise_id"]:
-        raise inspections.NotFound(inspection_id)
-    return found
+ACTIVATION_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # 32 symbols, none that read alike (0/O, 1/I)
+ACTIVATION_HASH = "pbkdf2:sha256:60000"  # salted and slow: a stolen table does not give the codes away
+ACTIVATION_ATTEMPTS = 10             # wrong activation codes per client address per window before refusing
+ACTIVATION_ENTERPRISE_ATTEMPTS = 30  # ... and per enterprise, from anywhere
 
 
 # ---- activation -------------------------------------------------------------------------------------
 
+def _code_matches(stored, code):
+    """Check an activation code against its stored hash (salted; letters printed before were plain SHA-256)."""
+    if ":" in stored:
+        return check_password_hash(stored, code)
+    return secrets.compare_digest(stored, hashlib.sha256(code.encode()).hexdigest())
+
+
 def issue_activation_code(db, enterprise_id, now):
-    """A new one-time activation code for the enterprise (older unused ones stop working); return (code, expires_at)."""
-    code = "-".join(secrets.token_hex(2).upper() for _ in range(4))
+    """A new one-time activation code of 80 random bits for the enterprise (older unused ones stop working);
+    return (code, expires_at)."""
+    symbols = "".join(secrets.choice(ACTIVATION_ALPHABET) for _ in range(16))
+    code = "-".join(symbols[i:i + 4] for i in range(0, 16, 4))
+    stored = generate_password_hash(symbols, method=ACTIVATION_HASH)
     expires_at = now_text(now + timedelta(days=ACTIVATION_DAYS))
     with immediate(db):
         db.execute("UPDATE activation_codes SET revoked_at = ? WHERE enterprise_id = ? AND used_at IS NULL "
                    "AND revoked_at IS NULL", [now_text(now), enterprise_id])
         db.execute("INSERT INTO activation_codes (enterprise_id, code_hash, created_at, expires_at) VALUES (?, ?, ?, ?)",
-                   [enterprise_id, _digest(code), now_text(now), expires_at])
+                   [enterprise_id, stored, now_text(now), expires_at])
     return code, expires_at
 
 
-def activate(db, usci_code, code, username, password, name, now, hash_method="scrypt"):
-    """Create the firm user an activation code allows; the code then stops working. Returns the user id."""
+def _activation_throttled(db, address, enterprise_id, now):
+    since = now_text(now - CONFIRM_WINDOW)
+    here = value(db, "SELECT count(*) FROM activation_failures WHERE address = ? AND failed_at > ?", [address, since])
+    there = value(db, "SELECT count(*) FROM activation_failures WHERE enterprise_id = ? AND failed_at > ?",
+                  [enterprise_id, since]) if enterprise_id else 0
+    return here >= ACTIVATION_ATTEMPTS or there >= ACTIVATION_ENTERPRISE_ATTEMPTS
+
+
+def activate(db, usci_code, code, username, password, name, now, hash_method="scrypt", address=""):
+    """Create the firm user an activation code allows; the code then stops working. Returns the user id.
+
+    Wrong codes are counted per client address and per enterprise, and refused with TooManyAttempts after
+    ACTIVATION_ATTEMPTS; the codes are checked and the password hashed before the short write.
+    """
     enterprise = enterprises.by_usci(db, usci_code or "")
-    normalised = (code or "").strip().upper().replace(" ", "")
+    enterprise_id = enterprise["id"] if enterprise else None
+    if _activation_throttled(db, address or "", enterprise_id, now):
+        raise TooManyAttempts(Problem("activation_throttled", "too many wrong activation codes; try again in 15 minutes"))
+    normalised = (code or "").strip().upper().replace(" ", "").replace("-", "")[:64]
+    candidates = rows(db, """SELECT id, code_hash FROM activation_codes WHERE enterprise_id = ? AND used_at IS NULL
+        AND revoked_at IS NULL AND expires_at > ?""", [enterprise_id, now_text(now)]) if enterprise else []
+    found = next((c for c in candidates if _code_matches(c["code_hash"], normalised)), None)
+    if not found:
+        with immediate(db):
+            db.execute("INSERT INTO activation_failures (address, enterprise_id, failed_at) VALUES (?, ?, ?)",
+                       [address or "", enterprise_id, now_text(now)])
+            db.execute("DELETE FROM activation_failures WHERE failed_at < ?", [now_text(now - CONFIRM_WINDOW)])
+        raise BadCode(Problem("bad_activation_code", "the activation code is wrong, used or expired"))
+    user = accounts.prepare_user(username, password, "firm", name=name, usci_code=enterprise["usci"],
+                                 hash_method=hash_method)
     with immediate(db):
-        found = enterprise and row(db, """SELECT id FROM activation_codes WHERE enterprise_id = ? AND code_hash = ?
-            AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?""",
-                                   [enterprise["id"], _digest(normalised), now_text(now)])
-        if not found:
-            raise BadCode("the activation code is wrong, used or expired")
-        user_id = accounts.add_user(db, username, password, "firm", name=name, usci_code=enterprise["usci"],
-                                    hash_method=hash_method)
-        db.execute("UPDATE activation_codes SET used_at = ?, used_by = ? WHERE id = ?", [now_text(now), user_id, found["id"]])
+        if not db.execute("UPDATE activation_codes SET used_at = ? WHERE id = ? AND used_at IS NULL AND revoked_at IS NULL",
+                          [now_text(now), found["id"]]).rowcount:
+            raise BadCode(Problem("bad_activation_code", "the activation code is wrong, used or expired"))
+        user_id = accounts.insert_user(db, user)
+        db.execute("UPDATE activation_codes SET used_by = ? WHERE id = ?", [user_id, found["id"]])
     return user_id
 
 
@@ -84,24 +95,24 @@ def activate(db, usci_code, code, username, password, name, now, hash_method="sc
 
 def confirm_inspection(db, inspection_id, user, code, now):
     """The firm attests the visit with the one-time code the inspector shows; wrong guesses are rate-limited."""
-    found = _firm_inspection(db, inspection_id, user)
+    inspections.inspection_for(db, inspection_id, user, "answer")
     since = now_text(now - CONFIRM_WINDOW)
-    with immediate(db):
+    bad = None
+    with immediate(db):  # status read under the lock: a void racing this confirmation wins or loses, never both
         failures = value(db, "SELECT count(*) FROM confirm_failures WHERE user_id = ? AND failed_at > ?",
                          [user["id"], since])
         if failures >= CONFIRM_ATTEMPTS:
-            raise TooManyAttempts()
-        if found["status"] == "voided":
-            raise NotConfirmable("a voided inspection cannot be confirmed")
+            raise TooManyAttempts(Problem("confirm_throttled", "too many wrong codes; try again in 15 minutes"))
+        current = row(db, "SELECT status, confirm_code, confirmed_at FROM inspections WHERE id = ?", [inspection_id])
+        if current["status"] == "voided":
+            raise NotConfirmable(Problem("not_confirmable", "a voided inspection cannot be confirmed"))
         # bytes: compare_digest refuses str with non-ASCII characters (a TypeError, i.e. a 500)
-        if not secrets.compare_digest(str(code or "").strip().encode(), found["confirm_code"].encode()):
+        if not secrets.compare_digest(str(code or "").strip().encode(), current["confirm_code"].encode()):
             db.execute("INSERT INTO confirm_failures (user_id, inspection_id, failed_at) VALUES (?, ?, ?)",
                        [user["id"], inspection_id, now_text(now)])
-            bad = BadCode("the confirmation code is wrong")
-        elif found["confirmed_at"]:  # the right code again: already done, nothing to change
-            return
-        else:
-            bad = None
+            db.execute("DELETE FROM confirm_failures WHERE failed_at < ?", [since])
+            bad = BadCode(Problem("bad_code", "the confirmation code is wrong"))
+        elif not current["confirmed_at"]:  # the right code again: already done, nothing to change
             at = now_text(now)
             db.execute("UPDATE inspections SET confirmed_at = ?, confirmed_by = ? WHERE id = ?", [at, user["id"], inspection_id])
             audit.append_journal(db, inspection_id, "confirm", at, {"by": user["username"]})
@@ -111,12 +122,12 @@ def confirm_inspection(db, inspection_id, user, code, now):
 
 def evaluate(db, inspection_id, user, rating, comment, now):
     """Rate a closed inspection once (1-5, optional comment); only supervisors ever see individual ratings."""
-    found = _firm_inspection(db, inspection_id, user)
-    if found["status"] != "closed":
-        raise NotClosed("only a closed inspection can be rated")
+    inspections.inspection_for(db, inspection_id, user, "answer")
     with immediate(db):
+        if value(db, "SELECT status FROM inspections WHERE id = ?", [inspection_id]) != "closed":
+            raise NotClosed(Problem("not_closed", "only a closed inspection can be rated"))
         if value(db, "SELECT 1 FROM evaluations WHERE inspection_id = ?", [inspection_id]):
-            raise AlreadyEvaluated("this inspection has already been rated")
+            raise AlreadyEvaluated(Problem("already_evaluated", "this inspection has already been rated"))
         cursor = db.execute("INSERT INTO evaluations (inspection_id, user_id, rating, comment, created_at) "
                             "VALUES (?, ?, ?, ?, ?)",
                             [inspection_id, user["id"], rating, (comment or "").strip() or None, now_text(now)])
@@ -153,16 +164,16 @@ def file_complaint(db, user, category, text, inspection_id, now):
     """File a complaint for the firm's enterprise, optionally about one of its inspections; return its id."""
     problems = {}
     if category not in CATEGORIES:
-        problems["category"] = f"category must be one of {', '.join(CATEGORIES)}"
+        problems["category"] = Problem("bad_category", "category must be one of {names}", names=", ".join(CATEGORIES))
     if not (text or "").strip():
-        problems["text"] = "describe what happened"
+        problems["text"] = Problem("no_text", "describe what happened")
     if inspection_id is not None:
         try:
-            _firm_inspection(db, inspection_id, user)
-        except inspections.NotFound:
-            problems["inspection_id"] = "no inspection of your enterprise has this id"
+            inspections.inspection_for(db, inspection_id, user, "answer")
+        except NotFound:
+            problems["inspection_id"] = Problem("not_your_inspection", "no inspection of your enterprise has this id")
     if problems:
-        raise inspections.Invalid(problems)
+        raise Invalid(problems)
     cursor = db.execute("INSERT INTO complaints (enterprise_id, user_id, inspection_id, category, text, created_at) "
                         "VALUES (?, ?, ?, ?, ?, ?)",
                         [user["enterprise_id"], user["id"], inspection_id, category, text.strip(), now_text(now)])
@@ -201,11 +212,11 @@ def answer_complaint(db, complaint_id, supervisor, status, answer, now):
     """The supervisor's answer and the complaint's new status."""
     problems = {}
     if status not in COMPLAINT_STATUSES:
-        problems["status"] = f"status must be one of {', '.join(COMPLAINT_STATUSES)}"
+        problems["status"] = Problem("bad_status", "status must be one of {names}", names=", ".join(COMPLAINT_STATUSES))
     if not (answer or "").strip():
-        problems["answer"] = "write an answer the firm will read"
+        problems["answer"] = Problem("no_answer", "write an answer the firm will read")
     if problems:
-        raise inspections.Invalid(problems)
+        raise Invalid(problems)
     db.execute("UPDATE complaints SET status = ?, answer = ?, answered_by = ?, answered_at = ? WHERE id = ?",
                [status, answer.strip(), supervisor["id"], now_text(now), complaint_id])
 

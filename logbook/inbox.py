@@ -17,19 +17,24 @@ def notify(db, enterprise_id, inspection_id, kind, at):
                [enterprise_id, inspection_id, kind, at])
 
 
-# rectifications of the firm (or of every firm) due within the notice period, by (enterprise_id, inspection_id)
+# rectifications due within the notice period, by (enterprise_id, id): of every firm (the rectify_by index), or of
+# one firm (its inspections by the enterprise index; "? IS NULL OR enterprise_id = ?" would read the whole table)
 DUE = """SELECT enterprise_id, id FROM inspections WHERE status = 'closed' AND result = 'rectify'
-         AND rectify_by >= ? AND rectify_by <= ? AND (? IS NULL OR enterprise_id = ?)"""
+         AND rectify_by >= ? AND rectify_by <= ?"""
+DUE_OF_FIRM = DUE + " AND enterprise_id = ?"
 
 
-def _due_params(today, enterprise_id):
-    return [today.isoformat(), (today + timedelta(days=DEADLINE_NOTICE_DAYS)).isoformat(), enterprise_id, enterprise_id]
+def _due(today, enterprise_id):
+    """The due-rectifications query and its parameters, for one firm or for all."""
+    bounds = [today.isoformat(), (today + timedelta(days=DEADLINE_NOTICE_DAYS)).isoformat()]
+    return (DUE, bounds) if enterprise_id is None else (DUE_OF_FIRM, bounds + [enterprise_id])
 
 
 def remind_deadlines(db, today, now, enterprise_id=None):
     """Add "deadline approaching" messages for rectifications due within DEADLINE_NOTICE_DAYS (one firm, or all)."""
+    due, params = _due(today, enterprise_id)
     db.execute(f"""INSERT OR IGNORE INTO notifications (enterprise_id, inspection_id, kind, created_at)
-                   SELECT enterprise_id, id, 'deadline', ? FROM ({DUE})""", [now_text(now)] + _due_params(today, enterprise_id))
+                   SELECT enterprise_id, id, 'deadline', ? FROM ({due})""", [now_text(now)] + params)
 
 
 def inbox(db, enterprise_id, today, now, limit=100):
@@ -46,10 +51,11 @@ def inbox(db, enterprise_id, today, now, limit=100):
 def unread_count(db, enterprise_id, today):
     """How many inbox messages the firm has not read, counting deadline reminders not written yet; reads only,
     so showing the count on every page never takes the write lock the scans need."""
+    due, params = _due(today, enterprise_id)
     return value(db, f"""SELECT (SELECT count(*) FROM notifications WHERE enterprise_id = ? AND read_at IS NULL)
-        + (SELECT count(*) FROM ({DUE}) d WHERE NOT EXISTS (SELECT 1 FROM notifications n
+        + (SELECT count(*) FROM ({due}) d WHERE NOT EXISTS (SELECT 1 FROM notifications n
            WHERE n.enterprise_id = d.enterprise_id AND n.inspection_id = d.id AND n.kind = 'deadline'))""",
-                 [enterprise_id] + _due_params(today, enterprise_id))
+                 [enterprise_id] + params)
 
 
 def mark_read(db, enterprise_id, now):

@@ -3,44 +3,34 @@
 Decisions come from logbook.rules; this module gathers the facts, holds the write lock and writes.
 """
 
+import hashlib
+import json
 import secrets
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from . import enterprises, inbox, limits, rules, usci
+from . import enterprises, inbox, journal, limits, rules, usci
 from .audit import append_journal
 from .db import immediate, now_text, parse_time, row, rows, value
+from .errors import CertificateInvalid, IdempotencyConflict, Invalid, NotFound, NotOpen, NotVoidable, Problem, UnknownCode
 
 
-class UnknownCode(LookupError):
-    """No enterprise has this QR token or USCI (or the token has been replaced)."""
+@dataclass
+class StartRequest:
+    """What an inspector asks for when starting an inspection (SPEC §5, POST /api/v1/inspections)."""
 
-    def __init__(self, message="no enterprise has this code", replaced=False):
-        self.replaced = replaced
-        super().__init__(message)
-
-
-class NotFound(LookupError):
-    """No inspection with this id is visible to the caller."""
-
-
-class Invalid(ValueError):
-    """The request is malformed; `fields` maps each bad field to a message."""
-
-    def __init__(self, fields):
-        self.fields = fields
-        super().__init__("; ".join(f"{k}: {v}" for k, v in fields.items()))
-
-
-class CertificateInvalid(PermissionError):
-    """The caller's enforcement certificate is missing or expired on the inspection date."""
-
-
-class NotOpen(Exception):
-    """The inspection is not open, so it cannot be closed."""
-
-
-class NotVoidable(Exception):
-    """The inspection can no longer be voided; the message says why."""
+    kind: str
+    qr_token: str | None = None
+    usci: str | None = None
+    agencies: list = field(default_factory=list)
+    inspectors: list = field(default_factory=list)
+    items: list = field(default_factory=list)
+    reference: str | None = None
+    reason: str | None = None
+    recheck_of: int | None = None
+    started_at: datetime | None = None
+    location: dict | None = None
+    idempotency_key: str | None = None
 
 
 # ---- reads -------------------------------------------------------------------------------------
@@ -100,23 +90,33 @@ def participates(found, user):
     return any(i["user_id"] == user["id"] for i in found["inspectors"])
 
 
-def visible_to(found, user):
-    """SPEC §2: participating inspectors, the enterprise's firm users and supervisors see an inspection."""
+def allowed(found, user, may="see"):
+    """Who may do what with an inspection (SPEC §2), decided here only.
+
+    "see": its participating inspectors, the enterprise's firm users and supervisors; "act" (close, void):
+    its participating inspectors; "answer" (confirm, rate, complain): the enterprise's firm users.
+    """
     if found is None or user is None:
         return False
-    if user["role"] == "supervisor":
-        return True
-    if user["role"] == "firm":
-        return user["enterprise_id"] == found["enterprise_id"]
-    return user["role"] == "inspector" and participates(found, user)
+    inspector = user["role"] == "inspector" and participates(found, user)
+    firm = user["role"] == "firm" and user["enterprise_id"] == found["enterprise_id"]
+    return {"see": inspector or firm or user["role"] == "supervisor", "act": inspector, "answer": firm}[may]
 
 
-def inspection_for(db, inspection_id, user):
-    """The inspection if the user may see it; otherwise NotFound (existence does not leak)."""
+def inspection_for(db, inspection_id, user, may="see"):
+    """The inspection if the user may `may` it (see allowed); otherwise NotFound, so existence does not leak."""
     found = inspection(db, inspection_id)
-    if not visible_to(found, user):
-        raise NotFound(inspection_id)
+    if not allowed(found, user, may):
+        raise NotFound()
     return found
+
+
+def year_of_records(db, enterprise, year, now, tz, counted_kinds=rules.COUNTED_KINDS):
+    """An enterprise's calendar year: its quota meter (as of now, or the year's last second) and every inspection."""
+    start, end = rules.year_bounds(year, tz)
+    return {"enterprise": enterprise, "year": year,
+            "quota": quota(db, enterprise, min(now, end - timedelta(seconds=1)), tz, counted_kinds),
+            "inspections": inspections_between(db, enterprise["id"], start, end)}
 
 
 def inspections_between(db, enterprise_id, start, end):
@@ -184,12 +184,7 @@ def quota(db, enterprise, at, tz, counted_kinds=rules.COUNTED_KINDS):
 
 def _resolve_enterprise(db, qr_token, usci_code):
     if qr_token:
-        found, replaced = enterprises.by_qr_token(db, qr_token)
-        if replaced:
-            raise UnknownCode("this code has been replaced; scan the enterprise's current poster", replaced=True)
-        if not found:
-            raise UnknownCode()
-        return found, "scan"
+        return enterprises.enterprise_for_code(db, qr_token), "scan"
     if usci_code:
         try:
             code = usci.validate(usci_code)
@@ -197,117 +192,177 @@ def _resolve_enterprise(db, qr_token, usci_code):
             raise Invalid({"usci": str(e)}) from None
         found = enterprises.by_usci(db, code)
         if not found:
-            raise UnknownCode("no enterprise has this USCI")
+            raise UnknownCode(Problem("unknown_usci", "no enterprise has this USCI"))
         return found, "manual"
-    raise Invalid({"qr_token": "give the scanned qr_token, or a usci for manual entry"})
+    raise Invalid({"qr_token": Problem("no_code", "give the scanned qr_token, or a usci for manual entry")})
+
+
+def _recheck_target(db, inspection_id):
+    """The inspection a recheck names, with whether an unvoided recheck of it already exists."""
+    return row(db, """SELECT enterprise_id, status, result, EXISTS (SELECT 1 FROM inspections r WHERE r.recheck_of = i.id
+                      AND r.status != 'voided') AS rechecked FROM inspections i WHERE i.id = ?""", [inspection_id])
 
 
 def _facts(db, caller, request, enterprise, day, late, counted_kinds):
-    agencies = list(dict.fromkeys(request.get("agencies") or [caller["agency"]]))
-    usernames = list(dict.fromkeys(u for u in (request.get("inspectors") or []) if u != caller["username"]))
+    agencies = list(dict.fromkeys(request.agencies or [caller["agency"]]))
+    usernames = list(dict.fromkeys(u for u in request.inspectors if u != caller["username"]))
     marks = ",".join("?" * len(usernames))
     others = rows(db, f"""SELECT u.id, u.username, u.cert_no, u.cert_expires_on, a.code AS agency FROM users u
         LEFT JOIN agencies a ON a.id = u.agency_id WHERE u.username IN ({marks}) AND u.role = 'inspector'
         AND u.active = 1""", usernames) if usernames else []
     found = {o["username"] for o in others}
-    item_codes = list(dict.fromkeys(request.get("items") or []))
+    item_codes = list(dict.fromkeys(request.items))
     marks = ",".join("?" * len(item_codes))
     item_rows = rows(db, f"""SELECT it.id, it.code, a.code AS agency FROM items it JOIN agencies a ON a.id = it.agency_id
         WHERE it.code IN ({marks}) AND it.active = 1 AND a.active = 1""", item_codes) if item_codes else []
-    recheck = None
-    if request.get("recheck_of") is not None:
-        recheck = row(db, "SELECT enterprise_id, status, result FROM inspections WHERE id = ?", [request["recheck_of"]])
+    recheck = _recheck_target(db, request.recheck_of) if request.recheck_of is not None else None
     facts = rules.Facts(
-        kind=request["kind"], agencies=agencies,
+        kind=request.kind, agencies=agencies,
         known_agencies={a["code"] for a in rows(db, "SELECT code FROM agencies WHERE active = 1")},
         caller_agency=caller["agency"], inspectors=[dict(caller, id=caller["id"])] + others,
         unknown_inspectors=[u for u in usernames if u not in found], items=item_codes,
-        item_agencies={i["code"]: i["agency"] for i in item_rows}, reference=request.get("reference"),
-        reason=request.get("reason"), late=late, recheck_target=recheck, enterprise_id=enterprise["id"],
-        recheck_of=request.get("recheck_of"), day=day, counted_kinds=counted_kinds)
+        item_agencies={i["code"]: i["agency"] for i in item_rows}, reference=request.reference,
+        reason=request.reason, late=late, recheck_target=recheck, enterprise_id=enterprise["id"],
+        recheck_of=request.recheck_of, day=day, counted_kinds=counted_kinds)
     return facts, others, item_rows
 
 
-def record_inspection(db, caller, request, now, tz, counted_kinds=rules.COUNTED_KINDS):
-    """Decide and record one inspection in a single atomic step; return its id.
+def _request_digest(request):
+    """A fingerprint of a start request, so a reused idempotency key with another body is told apart."""
+    fields = asdict(request) | {"started_at": request.started_at.isoformat() if request.started_at else None,
+                                "idempotency_key": None}
+    return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()
 
-    Raises UnknownCode, Invalid, CertificateInvalid, or rules.CapReached (after recording the refusal).
+
+def _replayed(db, caller, request):
+    """The inspection an earlier request with the same idempotency key recorded, or None; a different body is refused."""
+    if not request.idempotency_key:
+        return None
+    earlier = row(db, "SELECT request_hash, inspection_id FROM idempotency_keys WHERE user_id = ? AND key = ?",
+                  [caller["id"], request.idempotency_key])
+    if earlier is None:
+        return None
+    if earlier["request_hash"] != _request_digest(request):
+        raise IdempotencyConflict(Problem("idempotency_conflict", "this Idempotency-Key was used for another request"))
+    return earlier["inspection_id"]
+
+
+def record_inspection(db, caller, request, now, tz, counted_kinds=rules.COUNTED_KINDS):
+    """Decide and record one inspection (a StartRequest) in a single atomic step; return its id.
+
+    Raises UnknownCode, Invalid, CertificateInvalid, or rules.CapReached (after recording the refusal). With an
+    idempotency key already used by this caller for the same request, returns the inspection it recorded.
     """
-    enterprise, entry = _resolve_enterprise(db, request.get("qr_token"), request.get("usci"))
-    started = request.get("started_at") or now
+    replayed = _replayed(db, caller, request)
+    if replayed:
+        return replayed
+    enterprise, entry = _resolve_enterprise(db, request.qr_token, request.usci)
+    started = request.started_at or now
     started = started.astimezone(UTC) if started.tzinfo else started.replace(tzinfo=tz).astimezone(UTC)
     late, problem = rules.lateness(started, now)
     day = started.astimezone(tz).date()
-    kind = request["kind"]
-    if kind != rules.VISIT and not rules.certificate_valid(caller["cert_no"], caller["cert_expires_on"], day):
-        raise CertificateInvalid(f"your enforcement certificate is missing or expired on {day.isoformat()}")
+    if request.kind != rules.VISIT and not rules.certificate_valid(caller["cert_no"], caller["cert_expires_on"], day):
+        raise CertificateInvalid(Problem("certificate_invalid",
+                                         "your enforcement certificate is missing or expired on {day}", day=day.isoformat()))
     facts, others, item_rows = _facts(db, caller, request, enterprise, day, late, counted_kinds)
     problems = rules.inspection_problems(facts)
     if problem:
         problems["started_at"] = problem
     if problems:
         raise Invalid(problems)
-    counted = rules.is_counted(kind, counted_kinds)
+    counted = rules.is_counted(request.kind, counted_kinds)
     applicable = rules.applicable_rules(limits.active_rules(db), enterprise, facts.agencies) if counted else []
+    start = _Start(caller, request, enterprise, entry, counted, late, started, now_text(now), facts, others, item_rows)
     refused = None
-    recorded_at = now_text(now)
     with immediate(db):
+        replayed = _replayed(db, caller, request)  # a retry that raced its original: the original won
+        if replayed:
+            return replayed
+        if request.kind == "recheck" and _recheck_target(db, request.recheck_of)["rechecked"]:
+            raise Invalid({"recheck_of": Problem("already_rechecked", "inspection {id} has already been rechecked",
+                                                 id=request.recheck_of)})
         try:
             rules.check_caps([(r, usage(db, enterprise["id"], r, started, tz)) for r in applicable])
         except rules.CapReached as e:
             refused = e
             db.execute("""INSERT INTO refusals (enterprise_id, user_id, agency_id, kind, rule_id, used, max, attempted_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)""", [enterprise["id"], caller["id"], caller["agency_id"], kind,
-                                                      e.rule.id, e.used, e.max, recorded_at])
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)""", [enterprise["id"], caller["id"], caller["agency_id"], request.kind,
+                                                      e.rule.id, e.used, e.max, start.recorded_at])
         else:
-            inspection_id = _insert(db, caller, request, enterprise, entry, kind, counted, late, started,
-                                    recorded_at, facts, others, item_rows)
+            inspection_id = _insert(db, start)
     if refused:
         raise refused
     return inspection_id
 
 
-def _insert(db, caller, request, enterprise, entry, kind, counted, late, started, recorded_at, facts, others,
-            item_rows):
-    location = request.get("location") or {}
+@dataclass
+class _Start:
+    """Everything decided about an admitted start, handed to the insert."""
+
+    caller: dict
+    request: StartRequest
+    enterprise: dict
+    entry: str
+    counted: bool
+    late: bool
+    started: datetime
+    recorded_at: str
+    facts: rules.Facts
+    others: list
+    item_rows: list
+
+
+def new_confirm_code():
+    """A fresh one-time confirmation code: six random digits the firm types or scans from the inspector's screen."""
+    return f"{secrets.randbelow(10**6):06d}"
+
+
+def _insert(db, s):
+    request, people = s.request, [s.caller] + s.others
+    location = request.location or {}
+    code = new_confirm_code()
+    recheck_of = request.recheck_of if request.kind == "recheck" else None
     cursor = db.execute(
         """INSERT INTO inspections (enterprise_id, kind, counted, entry, late, reference, reason, recheck_of,
            started_at, recorded_at, recorded_by, lat, lon, confirm_code) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
-        [enterprise["id"], kind, int(counted), entry, int(late), request.get("reference"), request.get("reason"),
-         request.get("recheck_of") if kind == "recheck" else None, now_text(started), recorded_at, caller["id"],
-         location.get("lat"), location.get("lon"), f"{secrets.randbelow(10**6):06d}"])
+        [s.enterprise["id"], request.kind, int(s.counted), s.entry, int(s.late), request.reference, request.reason,
+         recheck_of, now_text(s.started), s.recorded_at, s.caller["id"], location.get("lat"), location.get("lon"), code])
     inspection_id = cursor.lastrowid
     db.conn.executemany("INSERT INTO inspection_agencies (inspection_id, agency_id) "
-                        "SELECT ?, id FROM agencies WHERE code = ?", [(inspection_id, a) for a in facts.agencies])
-    people = [caller] + others
+                        "SELECT ?, id FROM agencies WHERE code = ?", [(inspection_id, a) for a in s.facts.agencies])
     db.conn.executemany("INSERT INTO inspection_inspectors (inspection_id, user_id, cert_no) VALUES (?, ?, ?)",
                         [(inspection_id, p["id"], p["cert_no"]) for p in people])
     db.conn.executemany("INSERT INTO inspection_items (inspection_id, item_id) VALUES (?, ?)",
-                        [(inspection_id, i["id"]) for i in item_rows])
-    append_journal(db, inspection_id, "start", recorded_at, {
-        "enterprise": enterprise["usci"], "kind": kind, "counted": counted, "entry": entry, "late": late,
-        "started_at": now_text(started), "agencies": facts.agencies, "inspectors": [p["username"] for p in people],
-        "items": [i["code"] for i in item_rows], "reference": request.get("reference"),
-        "recorded_by": caller["username"]})
-    inbox.notify(db, enterprise["id"], inspection_id, "started", recorded_at)
+                        [(inspection_id, i["id"]) for i in s.item_rows])
+    if request.idempotency_key:
+        db.execute("INSERT INTO idempotency_keys (user_id, key, request_hash, inspection_id, created_at) "
+                   "VALUES (?, ?, ?, ?, ?)", [s.caller["id"], request.idempotency_key, _request_digest(request),
+                                             inspection_id, s.recorded_at])
+    # every fact of the inspection, links included, so that editing any of them later breaks the journal's replay
+    append_journal(db, inspection_id, "start", s.recorded_at, {
+        "enterprise": s.enterprise["usci"], "kind": request.kind, "counted": s.counted, "entry": s.entry,
+        "late": s.late, "started_at": now_text(s.started), "agencies": sorted(s.facts.agencies),
+        "inspectors": sorted(f"{p['username']}/{p['cert_no'] or ''}" for p in people),
+        "items": sorted(i["code"] for i in s.item_rows), "reference": request.reference, "reason": request.reason,
+        "recheck_of": recheck_of, "lat": location.get("lat"), "lon": location.get("lon"),
+        "recorded_by": s.caller["username"], "confirm_code_sha256": journal.digest(code)})
+    inbox.notify(db, s.enterprise["id"], inspection_id, "started", s.recorded_at)
     return inspection_id
 
 
 def close_inspection(db, inspection_id, caller, result, findings, rectify_by, now, tz):
     """Close an open inspection the caller takes part in, with its result."""
-    found = inspection(db, inspection_id)
-    if not found or caller["role"] != "inspector" or not participates(found, caller):
-        raise NotFound(inspection_id)
+    found = inspection_for(db, inspection_id, caller, "act")
     problems = rules.close_problems(result, findings, rectify_by, now.astimezone(tz).date())
     if problems:
         raise Invalid(problems)
     at = now_text(now)
+    rectify_text = rectify_by.isoformat() if rectify_by and result == "rectify" else None
+    findings = (findings or "").strip() or None
     with immediate(db):
         status = value(db, "SELECT status FROM inspections WHERE id = ?", [inspection_id])
         if status != "open":
-            raise NotOpen(f"the inspection is {status}, not open")
-        rectify_text = rectify_by.isoformat() if rectify_by and result == "rectify" else None
-        findings = (findings or "").strip() or None
+            raise NotOpen(Problem("not_open", "the inspection is {status}, not open", status=status))
         db.execute("UPDATE inspections SET status = 'closed', closed_at = ?, result = ?, findings = ?, rectify_by = ? "
                    "WHERE id = ?", [at, result, findings, rectify_text, inspection_id])
         append_journal(db, inspection_id, "close", at, {"result": result, "findings": findings,
@@ -316,16 +371,15 @@ def close_inspection(db, inspection_id, caller, result, findings, rectify_by, no
 
 
 def void_inspection(db, inspection_id, caller, reason, now):
-    """Void an open inspection within 30 minutes of recording it (a wrong scan, a wrong firm)."""
-    found = inspection(db, inspection_id)
-    if not found or caller["role"] != "inspector" or not participates(found, caller):
-        raise NotFound(inspection_id)
+    """Void an open inspection within 30 minutes of recording it (a wrong scan, a wrong firm), unless confirmed."""
+    inspection_for(db, inspection_id, caller, "act")
     if not (reason or "").strip():
-        raise Invalid({"reason": "say why the inspection is voided"})
+        raise Invalid({"reason": Problem("no_void_reason", "say why the inspection is voided")})
     at = now_text(now)
-    with immediate(db):
-        current = row(db, "SELECT status, recorded_at FROM inspections WHERE id = ?", [inspection_id])
-        problem = rules.void_problem(current["status"], parse_time(current["recorded_at"]), now)
+    with immediate(db):  # status and confirmation are read under the lock: a confirmation racing this void wins or loses
+        current = row(db, "SELECT status, recorded_at, confirmed_at FROM inspections WHERE id = ?", [inspection_id])
+        problem = rules.void_problem(current["status"], parse_time(current["recorded_at"]), now,
+                                     confirmed=current["confirmed_at"] is not None)
         if problem:
             raise NotVoidable(problem)
         db.execute("UPDATE inspections SET status = 'voided', voided_at = ?, void_reason = ? WHERE id = ?",

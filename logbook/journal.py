@@ -32,24 +32,41 @@ def verify(entries):
     return True, count, prev, None
 
 
+def digest(text):
+    """The SHA-256 of a secret the journal must cover without revealing it (a confirmation code)."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+# facts a start entry records as they are; lists are compared sorted
+START_FACTS = ("kind", "counted", "entry", "late", "started_at", "reference", "reason", "recheck_of", "lat", "lon",
+               "recorded_by", "confirm_code_sha256", "agencies", "items", "inspectors")
+
+
 def replay(entries):
-    """Each inspection's state as its entries tell it: {inspection_id: {status, kind, ..., hash_of_last}}."""
+    """Each inspection's state as its entries tell it: {inspection_id: {status, kind, ..., hash_of_last}}.
+
+    Entries written before a fact was journaled simply do not mention it, and it is then not compared.
+    """
     states = {}
-    for record, _prev, digest in entries:
+    for record, _prev, entry_hash_ in entries:
         payload = record.get("payload") or {}
         state = states.setdefault(record["inspection_id"], {})
-        action = record["action"]
+        action, at = record["action"], record["at"]
         if action == "start":
-            state.update(status="open", kind=payload.get("kind"), counted=payload.get("counted"),
-                         entry=payload.get("entry"), late=payload.get("late"), started_at=payload.get("started_at"),
-                         reference=payload.get("reference"), usci=payload.get("enterprise"), result=None,
-                         findings=None, rectify_by=None, void_reason=None, confirmed=False)
+            state.update(status="open", usci=payload.get("enterprise"), recorded_at=at, closed_at=None, result=None,
+                         findings=None, rectify_by=None, voided_at=None, void_reason=None, confirmed_at=None,
+                         confirmed_by=None)
+            for key in START_FACTS:
+                if key in payload:
+                    state[key] = sorted(payload[key]) if isinstance(payload[key], list) else payload[key]
+            if any("/" not in name for name in state.get("inspectors", [])):
+                state.pop("inspectors")  # an early entry named the inspectors without their certificates
         elif action == "close":
-            state.update(status="closed", result=payload.get("result"), findings=payload.get("findings"),
+            state.update(status="closed", closed_at=at, result=payload.get("result"), findings=payload.get("findings"),
                          rectify_by=payload.get("rectify_by"))
         elif action == "void":
-            state.update(status="voided", void_reason=payload.get("reason"))
+            state.update(status="voided", voided_at=at, void_reason=payload.get("reason"))
         elif action == "confirm":
-            state["confirmed"] = True
-        state["hash_of_last"] = digest
+            state.update(confirmed_at=at, confirmed_by=payload.get("by"))
+        state["hash_of_last"] = entry_hash_
     return states

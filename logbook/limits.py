@@ -2,38 +2,36 @@
 
 from . import rules, usci
 from .db import now_text, rows, value
-
-
-class RuleError(ValueError):
-    """A limit rule cannot be added as asked; the message says why."""
+from .errors import Problem, RuleError
 
 
 def add_rule(db, max_count, agency=None, risk=None, industry=None, usci_code=None, window="year"):
     """Add a limit rule and return its id; at most one of risk, industry and usci_code narrows the target."""
     if max_count is None or max_count < 0:
-        raise RuleError("max must be 0 or more")
+        raise RuleError(Problem("bad_max", "max must be 0 or more"))
     targets = [(t, v) for t, v in (("risk", risk), ("industry", industry), ("enterprise", usci_code)) if v]
     if len(targets) > 1:
-        raise RuleError("name at most one of --risk, --industry and --usci")
+        raise RuleError(Problem("one_target", "name at most one of --risk, --industry and --usci"))
     target, target_value = targets[0] if targets else ("all", None)
     if target == "risk":
         target_value = target_value.strip().upper()
         if target_value not in rules.RISK_LEVELS:
-            raise RuleError("risk level must be A, B, C or D")
+            raise RuleError(Problem("bad_risk", "risk level must be A, B, C or D"))
     if target == "enterprise":
         try:
             target_value = usci.validate(target_value)
         except usci.InvalidUSCI as e:
-            raise RuleError(f"usci: {e}") from None
+            raise RuleError(Problem("bad_usci", "usci: {problem}", problem=str(e))) from None
     try:
         rules.parse_window(window)
-    except ValueError as e:
-        raise RuleError(str(e)) from None
+    except ValueError:
+        raise RuleError(Problem("bad_window", "window must be 'year' or 'days:N' with N from 1 to {most}",
+                                most=rules.MAX_WINDOW_DAYS)) from None
     agency_id = None
     if agency:
         agency_id = value(db, "SELECT id FROM agencies WHERE code = ?", [agency.strip().upper()])
         if agency_id is None:
-            raise RuleError(f"unknown agency {agency}")
+            raise RuleError(Problem("no_such_agency", "unknown agency {agency}", agency=agency))
     cursor = db.execute(
         "INSERT INTO limit_rules (max, agency_id, target, target_value, window, created_at) VALUES (?, ?, ?, ?, ?, ?)",
         [max_count, agency_id, target, target_value, window, now_text()])

@@ -20,6 +20,7 @@ LATE_AFTER = timedelta(minutes=10)     # a start further back than this is a lat
 FUTURE_SKEW = timedelta(minutes=5)     # tolerated clock difference of the inspector's phone
 VOID_WITHIN = timedelta(minutes=30)    # SPEC §5: void only within 30 minutes of recording
 MIN_INSPECTORS = 2                     # 两人以上执法
+MAX_WINDOW_DAYS = 3660                 # a rolling window of at most about ten years (a longer one is a typo)
 
 SPECIFICITY = {"enterprise": 3, "risk": 2, "industry": 2, "all": 1}
 
@@ -87,9 +88,10 @@ def parse_window(text):
     """"year" -> ("year", None); "days:N" -> ("days", N); anything else raises ValueError."""
     if text == "year":
         return ("year", None)
-    if isinstance(text, str) and text.startswith("days:") and text[5:].isdigit() and int(text[5:]) > 0:
-        return ("days", int(text[5:]))
-    raise ValueError(f"window must be 'year' or 'days:N' with N > 0, not {text!r}")
+    digits = text[5:] if isinstance(text, str) and text.startswith("days:") else ""
+    if digits.isascii() and digits.isdigit() and len(digits) <= 5 and 0 < int(digits) <= MAX_WINDOW_DAYS:
+        return ("days", int(digits))
+    raise ValueError(f"window must be 'year' or 'days:N' with N from 1 to {MAX_WINDOW_DAYS}, not {text!r}")
 
 
 def year_bounds(year, tz):
@@ -177,7 +179,7 @@ class Facts:
     reference: str | None
     reason: str | None
     late: bool
-    recheck_target: dict | None = None  # {enterprise_id, status, result} of recheck_of, or None
+    recheck_target: dict | None = None  # {enterprise_id, status, result, rechecked} of recheck_of, or None
     enterprise_id: int | None = None
     recheck_of: int | None = None
     day: date | None = None
@@ -200,9 +202,14 @@ def inspection_problems(f):
         outsiders = [i["username"] for i in f.inspectors if i["agency"] not in f.agencies]
         certified = [i for i in f.inspectors
                      if certificate_valid(i["cert_no"], i["cert_expires_on"], f.day)]
+        unmanned = [a for a in f.agencies if not any(i["agency"] == a for i in f.inspectors)]
         if outsiders:
             problems["inspectors"] = Problem("outsider", "not of a participating agency: {names}",
                                               names=", ".join(outsiders))
+        elif unmanned and "agencies" not in problems:  # else one agency could spend another's quota without it ever coming along
+            problems["agencies"] = Problem("agency_without_inspector",
+                                           "a participating agency has none of its inspectors here: {names}",
+                                           names=", ".join(unmanned))
         elif len(certified) < MIN_INSPECTORS:
             problems["inspectors"] = Problem(
                 "too_few_inspectors", "at least {needed} inspectors with a valid certificate must take part; {count} do",
@@ -225,6 +232,9 @@ def inspection_problems(f):
         elif not t or t["enterprise_id"] != f.enterprise_id or t["result"] != "rectify":
             problems["recheck_of"] = Problem("bad_recheck_target",
                                              "no earlier inspection of this enterprise ended in rectify with that id")
+        elif t.get("rechecked"):  # each rectification is rechecked once; a new rectify starts a new link
+            problems["recheck_of"] = Problem("already_rechecked", "inspection {id} has already been rechecked",
+                                             id=f.recheck_of)
     if f.late and not (f.reason or "").strip():
         problems["reason"] = Problem("no_late_reason", "a late entry needs a reason")
     return problems
@@ -245,10 +255,12 @@ def close_problems(result, findings, rectify_by, today):
     return problems
 
 
-def void_problem(status, recorded_at, now):
-    """Why an inspection cannot be voided now, or None."""
+def void_problem(status, recorded_at, now, confirmed=False):
+    """Why an inspection cannot be voided now, or None; a visit the firm has confirmed happened and stays."""
     if status != "open":
         return Problem("void_not_open", "only an open inspection can be voided")
+    if confirmed:
+        return Problem("void_confirmed", "the enterprise has confirmed this visit, so it cannot be voided")
     if now - recorded_at > VOID_WITHIN:
         return Problem("void_too_late", "an inspection can be voided only within 30 minutes of being recorded")
     return None

@@ -27,9 +27,14 @@ SETTINGS = [
     Setting("COUNTED_KINDS", "routine,special", "Inspection kinds that count against limit rules; all other kinds "
             "except `visit` are exempt and need a reference."),
     Setting("TOKEN_HOURS", 12, "Hours an API bearer token stays valid.", int),
-    Setting("LOGIN_ATTEMPTS", 10, "Failed logins for one username within LOGIN_WINDOW_MINUTES before further "
-            "attempts answer 429.", int),
+    Setting("LOGIN_ATTEMPTS", 10, "Failed logins for one username from one address within LOGIN_WINDOW_MINUTES "
+            "before further attempts from there answer 429 (from addresses it never logged in from: after ten times "
+            "as many for the username in all).", int),
     Setting("LOGIN_WINDOW_MINUTES", 15, "Length of the failed-login window.", int),
+    Setting("SESSION_HOURS", 12, "Hours a web login lasts; logging out ends it on the server at once.", int),
+    Setting("PROXIES", 0, "Number of trusted reverse proxies in front of the app (their X-Forwarded-For/-Proto give "
+            "the client's address for login throttling, and the scheme); 0 when clients connect directly.", int),
+    Setting("IMPORT_MAX_MB", 50, "Largest enterprise CSV upload on the admin page, in MB (other bodies: 1 MB).", int),
     Setting("PASSWORD_HASH", "scrypt", "Werkzeug password hashing method (tests use a cheaper one).", str),
     Setting("SMTP_HOST", "", "Mail server for the firm's inbox messages; empty (the default) sends no mail, the "
             "in-app inbox works without it."),

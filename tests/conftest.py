@@ -21,6 +21,12 @@ def make_usci(n=None):
     return first17 + usci.check_character(first17)
 
 
+@pytest.fixture(autouse=True)
+def known_confirm_code(monkeypatch):
+    """Inspections recorded in tests get KNOWN_CODE as their confirmation code (so the journal covers it)."""
+    monkeypatch.setattr(inspections, "new_confirm_code", lambda: KNOWN_CODE)
+
+
 @pytest.fixture
 def app(tmp_path):
     app = create_app({"TESTING": True, "LOGBOOK_DATABASE": str(tmp_path / "logbook.db"),
@@ -114,13 +120,11 @@ def csrf_from(html):
 
 
 def start(store, enterprise, by="ann", others=("bob",), kind="routine", items=("SCJG-001",), now=None, **extra):
-    """Record an inspection of the enterprise through the domain (at `now`, default now), give it the known
-    confirmation code, and return its id."""
-    body = {"qr_token": enterprise["qr_token"], "kind": kind, "inspectors": list(others), "items": list(items)}
-    inspection_id = inspections.record_inspection(store, accounts.user_by_username(store, by), body | extra,
-                                                  now or datetime.now(UTC), TZ)
-    store.execute("UPDATE inspections SET confirm_code = ? WHERE id = ?", [KNOWN_CODE, inspection_id])
-    return inspection_id
+    """Record an inspection of the enterprise through the domain (at `now`, default now) and return its id; its
+    confirmation code is KNOWN_CODE."""
+    body = inspections.StartRequest(**{"qr_token": enterprise["qr_token"], "kind": kind, "inspectors": list(others),
+                                       "items": list(items)} | extra)
+    return inspections.record_inspection(store, accounts.user_by_username(store, by), body, now or datetime.now(UTC), TZ)
 
 
 def close(store, inspection_id, result="no_issue", findings=None, rectify_by=None, by="ann"):

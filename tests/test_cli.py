@@ -388,9 +388,9 @@ def test_a_rolling_window_rule_added_on_the_command_line_refuses_the_next_inspec
     request = {"qr_token": world["enterprise"]["qr_token"], "kind": "routine", "inspectors": ["bob"],
                "items": ["SCJG-001"]}
     now, tz = inspections.utcnow(), ZoneInfo("Asia/Shanghai")
-    inspections.record_inspection(store, ann, request, now, tz)
+    inspections.record_inspection(store, ann, inspections.StartRequest(**request), now, tz)
     with pytest.raises(rules.CapReached) as refused:
-        inspections.record_inspection(store, ann, request, now, tz)  # the same second counts too
+        inspections.record_inspection(store, ann, inspections.StartRequest(**request), now, tz)  # the same second counts too
     assert (refused.value.rule.window, refused.value.used, refused.value.max) == ("days:30", 1, 1)
     assert value(store, "SELECT count(*) FROM inspections") == 1
     assert value(store, "SELECT count(*) FROM refusals") == 1

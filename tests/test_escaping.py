@@ -47,7 +47,7 @@ def assert_escaped(page, *shown):
 
 def start(store, enterprise, kind="routine", **extra):
     body = {"qr_token": enterprise["qr_token"], "kind": kind, "inspectors": ["eve"], "items": ["SCJG-001"]}
-    return inspections.record_inspection(store, accounts.user_by_username(store, "ann"), body | extra,
+    return inspections.record_inspection(store, accounts.user_by_username(store, "ann"), inspections.StartRequest(**body | extra),
                                          datetime.now(UTC), TZ)
 
 

@@ -98,9 +98,9 @@ def journal_world(world, store):
     now = utcnow()
     request = {"qr_token": world["enterprise"]["qr_token"], "kind": "routine", "inspectors": ["bob"],
                "items": ["SCJG-001"]}
-    first = inspections.record_inspection(store, ann, request, now, SHANGHAI)
+    first = inspections.record_inspection(store, ann, inspections.StartRequest(**request), now, SHANGHAI)
     inspections.close_inspection(store, first, ann, "no_issue", None, None, now, SHANGHAI)
-    second = inspections.record_inspection(store, ann, dict(request, kind="complaint", reference="12345-001"),
+    second = inspections.record_inspection(store, ann, inspections.StartRequest(**dict(request, kind="complaint", reference="12345-001")),
                                            now, SHANGHAI)
     inspections.void_inspection(store, second, ann, "扫错企业", now)
     return world

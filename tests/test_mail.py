@@ -62,9 +62,9 @@ def smtp():
 
 def start_one(store, world):
     caller = accounts.user_by_username(store, "ann")
-    return inspections.record_inspection(store, caller, {
+    return inspections.record_inspection(store, caller, inspections.StartRequest(**{
         "qr_token": world["enterprise"]["qr_token"], "kind": "routine", "inspectors": ["bob"],
-        "items": ["SCJG-001"]}, datetime.now(UTC), ZoneInfo("Asia/Shanghai"))
+        "items": ["SCJG-001"]}), datetime.now(UTC), ZoneInfo("Asia/Shanghai"))
 
 
 def test_inbox_messages_are_mailed_once_to_firm_users_with_an_address(app, store, world, smtp):

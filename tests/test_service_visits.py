@@ -13,7 +13,7 @@ TZ = ZoneInfo("Asia/Shanghai")
 def record(store, world, kind, **extra):
     caller = accounts.user_by_username(store, "ann")
     body = {"qr_token": world["enterprise"]["qr_token"], "kind": kind} | extra
-    return inspections.record_inspection(store, caller, body, datetime.now(UTC), TZ)
+    return inspections.record_inspection(store, caller, inspections.StartRequest(**body), datetime.now(UTC), TZ)
 
 
 def test_a_visit_needs_no_items_and_counts_nowhere(client, store, world):

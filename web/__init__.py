@@ -8,6 +8,7 @@ from flask_babel import format_date, format_datetime
 from flask_login import current_user
 
 from logbook import db
+from logbook.errors import NotFound
 
 
 def database():
@@ -28,6 +29,38 @@ def tz():
 def counted_kinds():
     """The inspection kinds that count against limit rules."""
     return current_app.config["LOGBOOK_COUNTED"]
+
+
+JSON_MAX_BYTES = 1024 * 1024          # SPEC §5: 1 MB for JSON (and any form); larger bodies answer 413 unread
+BODY_LIMITS = {"admin.import_enterprises": "LOGBOOK_IMPORT_MAX_MB"}  # endpoints that take files, and their setting
+
+
+def limit_body():
+    """Give the request the body limit of its endpoint, before anything reads the body (a before_request hook)."""
+    setting = BODY_LIMITS.get(request.endpoint)
+    if setting:
+        request.max_content_length = current_app.config[setting] * 1024 * 1024
+
+
+def client_address():
+    """The client's address (behind LOGBOOK_PROXIES trusted proxies, ProxyFix has already put the real one here)."""
+    return (request.remote_addr or "")[:64]
+
+
+def inspection_or_404(inspection_id, may="see"):
+    """The inspection if the current user may `may` it (logbook.inspections.allowed), else 404."""
+    from logbook import inspections
+
+    try:
+        return inspections.inspection_for(database(), inspection_id, current_user.row, may)
+    except NotFound:
+        abort(404)
+
+
+def roll_back_open_transaction(exc=None):
+    """Teardown: nothing a request began stays open (a held write lock would stop every scan)."""
+    if current_app.config.get("LOGBOOK_DATABASE"):
+        db.rollback_open(current_app.config["LOGBOOK_DATABASE"])
 
 
 def role_required(*roles):
@@ -110,9 +143,11 @@ SECURITY_HEADERS = {
 
 
 def add_security_headers(response):
-    """Set the security headers on a response (an after_request hook)."""
+    """Set the security headers on a response (an after_request hook); behind HTTPS, browsers keep to HTTPS."""
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
+    if current_app.config["SESSION_COOKIE_SECURE"]:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     return response
 
 

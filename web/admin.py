@@ -6,21 +6,22 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from logbook import accounts, agencies, enterprises, feedback, limits, qr
+from logbook import accounts, agencies, enterprises, errors, feedback, limits, qr
+from logbook.errors import Problem
 
 from . import database, form_status, now, role_required, submitted
 from .forms import AgencyForm, ImportForm, ItemForm, RuleForm, SearchForm, UserForm, choices
+from .problems import problem_text
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 def poster_enterprise(enterprise_id):
     """The enterprise whose poster the current user may print: admins any, a firm user its own."""
-    found = enterprises.by_id(database(), enterprise_id) if enterprise_id < 2**62 else None
-    if not found or not (current_user.role == "admin" or
-                         (current_user.role == "firm" and current_user.enterprise_id == found["id"])):
+    try:
+        return enterprises.enterprise_for(database(), enterprise_id, current_user.row, "print")
+    except errors.NotFound:
         abort(404)
-    return found
 
 
 @bp.route("/")
@@ -90,8 +91,8 @@ def import_enterprises():
             added, updated = enterprises.import_enterprises(database(), enterprises.parse_csv(text))
         except UnicodeDecodeError:
             problems = [_("The file is not UTF-8. Save it as UTF-8 (CSV) and upload it again.")]
-        except enterprises.ImportFailed as e:
-            problems = e.problems
+        except errors.ImportFailed as e:
+            problems = [problem_text(p) for p in e.problems]
         else:
             flash(_("Imported: %(added)s new, %(updated)s updated.", added=added, updated=updated), "success")
             return redirect(url_for("admin.import_enterprises"))
@@ -117,8 +118,8 @@ def agencies_page():
                 agencies.add_agency(db, form.code.data, form.name.data)
             else:
                 agencies.add_item(db, form.agency.data, form.code.data, form.name.data, form.basis.data or None)
-        except agencies.DirectoryError as e:
-            form.code.errors = [str(e)]
+        except errors.DirectoryError as e:
+            form.code.errors = [problem_text(e.problem)]
         else:
             flash(_("Saved."), "success")
             return redirect(url_for("admin.agencies_page"))
@@ -140,8 +141,8 @@ def users_page():
                               cert_expires_on=form.cert_expires.data.isoformat() if form.cert_expires.data else None,
                               usci_code=form.usci.data or None, email=form.email.data,
                               hash_method=current_app.config["LOGBOOK_PASSWORD_HASH"])
-        except accounts.AccountError as e:
-            form.username.errors = [str(e)]
+        except errors.AccountError as e:
+            form.username.errors = [problem_text(e.problem)]
         else:
             flash(_("User %(name)s added.", name=form.username.data), "success")
             return redirect(url_for("admin.users_page"))
@@ -159,12 +160,12 @@ def rules_page():
         target, value = form.target.data, (form.value.data or "").strip() or None
         try:
             if target != "all" and not value:
-                raise limits.RuleError("name the risk level, industry or USCI")
+                raise errors.RuleError(Problem("no_target_value", "name the risk level, industry or USCI"))
             limits.add_rule(db, form.max.data, agency=form.agency.data or None,
                             risk=value if target == "risk" else None, industry=value if target == "industry" else None,
                             usci_code=value if target == "enterprise" else None, window=form.window.data.strip())
-        except limits.RuleError as e:
-            form.value.errors = [str(e)]
+        except errors.RuleError as e:
+            form.value.errors = [problem_text(e.problem)]
         else:
             flash(_("Rule added. It applies from the next scan."), "success")
             return redirect(url_for("admin.rules_page"))

@@ -1,15 +1,37 @@
 """The JSON API under /api/v1 (SPEC §5): bearer tokens, scanning and the inspector's inspection actions."""
 
+import json
+
 from flask import current_app, g, jsonify, request
 from flask_smorest import Api, Blueprint
+from webargs.flaskparser import FlaskParser
 
-from logbook import accounts, audit, enterprises, feedback, inspections, rules
-from logbook.db import immediate
+from logbook import accounts, audit, enterprises, errors, inspections
 
-from . import counted_kinds, database, now, schemas, tz
+from . import client_address, counted_kinds, database, now, schemas, tz
 from .errors import api_error
 
-blp = Blueprint("api", __name__, url_prefix="/api/v1", description="Scan-to-enter inspection logbook")
+
+class HardenedParser(FlaskParser):
+    """webargs' parser, answering 400 instead of 500 for JSON that Python cannot hold: nesting deeper than the
+    recursion limit, integers longer than int() accepts (4300 digits)."""
+
+    def _raw_load_json(self, req):
+        try:
+            return super()._raw_load_json(req)
+        except (RecursionError, ValueError) as e:
+            if isinstance(e, json.JSONDecodeError):
+                raise
+            raise json.JSONDecodeError("the JSON is nested too deeply or holds a number too long", "", 0) from None
+
+
+class LogbookBlueprint(Blueprint):
+    """flask-smorest's Blueprint with the hardened JSON parser."""
+
+    ARGUMENTS_PARSER = HardenedParser()
+
+
+blp = LogbookBlueprint("api", __name__, url_prefix="/api/v1", description="Scan-to-enter inspection logbook")
 # Request schemas are passed as instances: given a class, webargs builds a new schema on every request,
 # which cost the write path about a sixth of its time.
 PUBLIC_ENDPOINTS = {"api.tokens"}
@@ -39,7 +61,7 @@ def authenticate():
     user = accounts.user_for_token(database(), token, now()) if token and len(token) < 200 else None
     if user is None:
         return api_error(401, "unauthorized", "a valid bearer token is required (POST /api/v1/tokens)")
-    g.api_user = user
+    g.api_user, g.api_token = user, token
     return None
 
 
@@ -47,24 +69,25 @@ def caller(*roles):
     """The authenticated user, or a 404 (existence does not leak) when their role may not use this endpoint."""
     user = g.api_user
     if user["role"] not in roles:
-        raise inspections.NotFound()
+        raise errors.NotFound()
     return user
 
 
 # What each domain refusal answers: (status, code, extra fields of the error, or a fixed message).
 DOMAIN_ERRORS = {
-    inspections.UnknownCode: (404, "unknown_code", lambda e: {"replaced": e.replaced}),
-    inspections.NotFound: (404, "not_found", "no such inspection"),
-    inspections.Invalid: (422, "invalid", lambda e: {"fields": e.fields}),
-    inspections.CertificateInvalid: (403, "certificate_invalid", None),
-    rules.CapReached: (409, "cap_reached", lambda e: {"rule_id": e.rule.id, "used": e.used, "max": e.max}),
-    inspections.NotOpen: (409, "not_open", None),
-    inspections.NotVoidable: (409, "not_voidable", None),
-    feedback.BadCode: (422, "bad_code", None),
-    feedback.TooManyAttempts: (429, "too_many_requests", "too many wrong codes; try again in 15 minutes"),
-    feedback.NotConfirmable: (409, "not_confirmable", None),
-    feedback.NotClosed: (409, "not_closed", None),
-    feedback.AlreadyEvaluated: (409, "already_evaluated", None),
+    errors.UnknownCode: (404, "unknown_code", lambda e: {"replaced": e.replaced}),
+    errors.NotFound: (404, "not_found", "no such inspection"),
+    errors.Invalid: (422, "invalid", lambda e: {"fields": e.fields}),
+    errors.CertificateInvalid: (403, "certificate_invalid", None),
+    errors.CapReached: (409, "cap_reached", lambda e: {"rule_id": e.rule.id, "used": e.used, "max": e.max}),
+    errors.NotOpen: (409, "not_open", None),
+    errors.NotVoidable: (409, "not_voidable", None),
+    errors.BadCode: (422, "bad_code", None),
+    errors.TooManyAttempts: (429, "too_many_requests", None),
+    errors.NotConfirmable: (409, "not_confirmable", None),
+    errors.NotClosed: (409, "not_closed", None),
+    errors.AlreadyEvaluated: (409, "already_evaluated", None),
+    errors.IdempotencyConflict: (422, "idempotency_conflict", None),
 }
 
 
@@ -90,7 +113,8 @@ def inspection_json(found, viewer):
 
 
 ERRORS = {401: "no or bad bearer token", 403: "certificate missing or expired", 404: "not found or not yours",
-          409: "refused by the inspection's state or a limit rule", 422: "invalid body", 429: "too many attempts"}
+          409: "refused by the inspection's state or a limit rule", 413: "body too large", 422: "invalid body",
+          429: "too many attempts"}
 
 
 def documented(*statuses):
@@ -108,21 +132,27 @@ def documented(*statuses):
 @blp.arguments(schemas.TokenRequest())
 @blp.response(201, schemas.TokenResponse)
 @blp.alt_response(401, schema=schemas.ErrorSchema, description="wrong username or password")
-@documented(429)
+@documented(413, 429)
 def issue_token(body):
     """Exchange a username and password for a bearer token."""
     db = database()
     config = current_app.config
-    try:
-        with immediate(db):
-            user = accounts.authenticate(db, body["username"], body["password"], now(),
-                                         config["LOGBOOK_LOGIN_ATTEMPTS"], config["LOGBOOK_LOGIN_WINDOW_MINUTES"])
-            if user is None:
-                return api_error(401, "bad_credentials", "wrong username or password")
-            token, expires_at = accounts.issue_token(db, user["id"], now(), config["LOGBOOK_TOKEN_HOURS"])
-    except accounts.TooManyAttempts:
-        return api_error(429, "too_many_requests", "too many failed logins for this user; try again later")
+    user = accounts.authenticate(db, body["username"], body["password"], now(), client_address(),
+                                 config["LOGBOOK_LOGIN_ATTEMPTS"], config["LOGBOOK_LOGIN_WINDOW_MINUTES"],
+                                 config["LOGBOOK_PASSWORD_HASH"])
+    if user is None:
+        return api_error(401, "bad_credentials", "wrong username or password")
+    token, expires_at = accounts.issue_token(db, user["id"], now(), config["LOGBOOK_TOKEN_HOURS"])
     return {"token": token, "role": user["role"], "expires_at": expires_at}
+
+
+@blp.route("/tokens/current", methods=["DELETE"])
+@blp.response(204)
+@documented(401)
+@blp.doc(security=AUTH)
+def revoke_token():
+    """End the bearer token of this request: from now on it answers 401."""
+    accounts.revoke_token(database(), g.api_token)
 
 
 @blp.route("/scan/<string:qr_token>", methods=["GET"])
@@ -133,29 +163,29 @@ def scan(qr_token):
     """What an inspector sees on scanning a firm's code: the firm, its quota and this year's inspections."""
     user = caller("inspector")
     db = database()
-    found, replaced = enterprises.by_qr_token(db, qr_token)
-    if replaced:
-        raise inspections.UnknownCode("this code has been replaced; scan the enterprise's current poster", True)
-    if not found:
-        raise inspections.UnknownCode()
+    found = enterprises.enterprise_for_code(db, qr_token)
     at = now()
-    start, end = rules.year_bounds(at.astimezone(tz()).year, tz())
-    recent = inspections.inspections_between(db, found["id"], start, end)
-    return {"enterprise": found, "year": at.astimezone(tz()).year,
-            "quota": inspections.quota(db, found, at, tz(), counted_kinds()),
-            "recent": [inspection_json(r, user) for r in recent]}
+    year = inspections.year_of_records(db, found, at.astimezone(tz()).year, at, tz(), counted_kinds())
+    return {"enterprise": found, "year": year["year"], "quota": year["quota"],
+            "recent": [inspection_json(r, user) for r in year["inspections"]]}
 
 
 @blp.route("/inspections", methods=["POST"])
 @blp.arguments(schemas.InspectionRequest())
 @blp.response(201, schemas.Inspection)
-@documented(401, 403, 404, 409, 422)
-@blp.doc(security=AUTH)
+@documented(401, 403, 404, 409, 413, 422)
+@blp.doc(security=AUTH, parameters=[{"in": "header", "name": "Idempotency-Key", "required": False,
+                                     "schema": {"type": "string", "maxLength": 100},
+                                     "description": "a retry with the same key returns the inspection recorded first"}])
 def start_inspection(body):
     """Scan-to-enter: decide under the firm's limits and record the inspection in one atomic step."""
     user = caller("inspector")
     db = database()
-    inspection_id = inspections.record_inspection(db, user, body, now(), tz(), counted_kinds())
+    key = request.headers.get("Idempotency-Key", "").strip() or None
+    if key is not None and (len(key) > 100 or not key.isprintable()):
+        raise errors.Invalid({"Idempotency-Key": "at most 100 printable characters"})
+    start = inspections.StartRequest(**body, idempotency_key=key)
+    inspection_id = inspections.record_inspection(db, user, start, now(), tz(), counted_kinds())
     found = inspection_json(inspections.inspection(db, inspection_id), user)
     return jsonify(schemas.plain(schemas.INSPECTION, found)), 201
 

@@ -1,12 +1,10 @@
 """The firm's and the supervisor's part of the JSON API (SPEC §5): records, confirmation, rating,
 complaints, stats. Routes are added to the same /api/v1 blueprint as web/api.py."""
 
-from datetime import timedelta
-
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from logbook import enterprises, feedback, inspections, rules, stats
+from logbook import enterprises, feedback, inspections, stats
 
 from . import counted_kinds, database, now, schemas, tz
 from .api import AUTH, blp, caller, documented, inspection_json
@@ -111,15 +109,11 @@ def firm_inspections(query):
     """Every inspection of the firm's enterprise in a year, newest first, voided and exempt ones included."""
     user = caller("firm")
     db = database()
-    year = year_from(query)
     enterprise = enterprises.by_id(db, user["enterprise_id"])
-    start, end = rules.year_bounds(year, tz())
-    moment = min(now(), end - timedelta(seconds=1))  # the quota of the year asked for
-    found = inspections.inspections_between(db, enterprise["id"], start, end)
-    rated = feedback.rated_ids(db, [f["id"] for f in found])
-    return {"enterprise": enterprise, "year": year,
-            "quota": inspections.quota(db, enterprise, moment, tz(), counted_kinds()),
-            "inspections": [dict(inspection_json(f, user), evaluated=f["id"] in rated) for f in found]}
+    year = inspections.year_of_records(db, enterprise, year_from(query), now(), tz(), counted_kinds())
+    rated = feedback.rated_ids(db, [f["id"] for f in year["inspections"]])
+    return dict(year, inspections=[dict(inspection_json(f, user), evaluated=f["id"] in rated)
+                                   for f in year["inspections"]])
 
 
 @blp.route("/inspections/<int:inspection_id>/confirm", methods=["POST"])

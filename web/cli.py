@@ -10,7 +10,7 @@ from flask import current_app, render_template
 from flask.cli import AppGroup, with_appcontext
 from flask_babel import force_locale
 
-from logbook import accounts, agencies, audit, db, demo, enterprises, inspections, limits, mailer
+from logbook import accounts, agencies, audit, backup, db, demo, enterprises, errors, inspections, limits, mailer
 
 from . import database, now, tz
 
@@ -62,7 +62,7 @@ def agencies_add(code, name):
     """Add an agency (or rename an existing code)."""
     try:
         agencies.add_agency(database(), code, name)
-    except agencies.DirectoryError as e:
+    except errors.DirectoryError as e:
         fail(e)
     click.echo(f"Agency {code.upper()} saved.")
 
@@ -76,7 +76,7 @@ def items_add(agency_code, item_code, name, basis):
     """Add an item to an agency's inspection list."""
     try:
         agencies.add_item(database(), agency_code, item_code, name, basis)
-    except agencies.DirectoryError as e:
+    except errors.DirectoryError as e:
         fail(e)
     click.echo(f"Item {item_code} saved.")
 
@@ -104,7 +104,7 @@ def users_add(username, role, name, agency, cert_no, cert_expires, usci_code, em
         accounts.add_user(database(), username, password, role, name=name, agency=agency, cert_no=cert_no,
                           cert_expires_on=cert_expires, usci_code=usci_code, email=email,
                           hash_method=current_app.config["LOGBOOK_PASSWORD_HASH"])
-    except accounts.AccountError as e:
+    except errors.AccountError as e:
         fail(e)
     click.echo(f"User {username} ({role}) added.")
 
@@ -120,7 +120,7 @@ def enterprises_import(file):
         fail(f"the file is not UTF-8 (byte {e.start}); save it as UTF-8 and try again")
     try:
         parsed = enterprises.parse_csv(text)
-    except enterprises.ImportFailed as e:
+    except errors.ImportFailed as e:
         for problem in e.problems:
             click.echo(problem, err=True)
         fail(f"{len(e.problems)} bad line(s); nothing was imported")
@@ -161,7 +161,7 @@ def rules_add(max_count, agency, risk, industry, usci_code, window):
     """Add a limit rule."""
     try:
         rule_id = limits.add_rule(database(), max_count, agency, risk, industry, usci_code, window)
-    except limits.RuleError as e:
+    except errors.RuleError as e:
         fail(e)
     click.echo(f"Rule {rule_id} added.")
 
@@ -174,9 +174,12 @@ def rules_list():
 
 
 @journal_cli.command("verify")
-def journal_verify():
-    """Check the journal's hash chain; exit status 0 only if it is intact."""
-    status = audit.verify_journal(database())
+@click.option("--head", "published", help="A head hash published earlier: the journal must still extend it.")
+def journal_verify(published):
+    """Check the journal's hash chain; exit status 0 only if it is intact (and extends --head)."""
+    if published is not None and not (len(published) == 64 and all(c in "0123456789abcdef" for c in published)):
+        fail("--head is a journal hash: 64 lower-case hexadecimal characters")
+    status = audit.verify_journal(database(), published)
     if status["ok"]:
         click.echo(f"Journal intact: {status['entries']} entries, head {status['head']}")  # record the head elsewhere too
         return
@@ -218,8 +221,22 @@ def compose_mail(message):
     return subject, body
 
 
+@click.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--force", is_flag=True, help="Overwrite FILE if it exists.")
+@with_appcontext
+def backup_database(file, force):
+    """Write a consistent copy of the live database to FILE; safe while the server serves."""
+    try:
+        copy = backup.back_up(current_app.config["LOGBOOK_DATABASE"], file, force=force)
+    except backup.BackupFailed as e:
+        fail(e)
+    click.echo(f"Backup written: {copy.path} ({copy.size} bytes, {copy.pages} pages), "
+               f"journal head {copy.journal_head or 'none'}")
+
+
 def register(app):
     """Attach every command to the app's `flask` CLI."""
     for command in (init_db, load_demo, agencies_cli, items_cli, users_cli, enterprises_cli, rules_cli, journal_cli,
-                    notifications_cli):
+                    notifications_cli, backup_database):
         app.cli.add_command(command)

@@ -1,15 +1,25 @@
 """The firm's pages: every record about its enterprise, confirmation, rating, complaints and the inbox."""
 
-from datetime import timedelta
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from logbook import enterprises, exports, feedback, inbox, inspections, rules
+from logbook import enterprises, errors, exports, feedback, inbox, inspections, rules
 
-from . import chosen_year, counted_kinds, csv_download, database, form_status, now, role_required, submitted, tz
+from . import (
+    chosen_year,
+    counted_kinds,
+    csv_download,
+    database,
+    form_status,
+    inspection_or_404,
+    now,
+    role_required,
+    submitted,
+    tz,
+)
 from .forms import ComplaintForm, ConfirmForm, RatingForm
+from .problems import problem_text
 
 bp = Blueprint("firm", __name__, url_prefix="/firm")
 
@@ -27,24 +37,11 @@ def unread_messages():
 def home():
     """All inspections of the firm's enterprise in a year, newest first, with the quota meter."""
     db = database()
-    at = now()
-    this_year = at.astimezone(tz()).year
-    year = chosen_year()
     enterprise = enterprises.by_id(db, current_user.enterprise_id)
-    start, end = rules.year_bounds(year, tz())
-    records = inspections.inspections_between(db, enterprise["id"], start, end)
-    return render_template("firm/home.html", enterprise=enterprise, year=year, this_year=this_year,
-                           quota=inspections.quota(db, enterprise, min(at, end - timedelta(seconds=1)), tz(),
-                                                   counted_kinds()),
-                           records=records, rated=feedback.rated_ids(db, [r["id"] for r in records]))
-
-
-def our_inspection(inspection_id):
-    """The inspection if it is of the firm's enterprise, else 404."""
-    found = inspections.inspection(database(), inspection_id)
-    if not found or found["enterprise_id"] != current_user.enterprise_id:
-        abort(404)
-    return found
+    year = inspections.year_of_records(db, enterprise, chosen_year(), now(), tz(), counted_kinds())
+    return render_template("firm/home.html", enterprise=enterprise, year=year["year"],
+                           this_year=now().astimezone(tz()).year, quota=year["quota"], records=year["inspections"],
+                           rated=feedback.rated_ids(db, [r["id"] for r in year["inspections"]]))
 
 
 def render_inspection(found, confirm_form=None, rating_form=None, status=200):
@@ -58,14 +55,14 @@ def render_inspection(found, confirm_form=None, rating_form=None, status=200):
 @role_required("firm")
 def inspection(inspection_id):
     """One inspection, with confirmation and rating."""
-    return render_inspection(our_inspection(inspection_id))
+    return render_inspection(inspection_or_404(inspection_id, "answer"))
 
 
 @bp.route("/confirm/<int:inspection_id>", methods=["GET", "POST"])
 @role_required("firm")
 def confirm(inspection_id):
     """Confirm a visit with the inspector's code (the inspector's QR opens this page with the code filled in)."""
-    found = our_inspection(inspection_id)
+    found = inspection_or_404(inspection_id, "answer")
     form = ConfirmForm(data={"code": request.args.get("code", "")[:32]} if request.method == "GET" else None)
     if request.method == "GET":
         return render_inspection(found, confirm_form=form)
@@ -75,13 +72,13 @@ def confirm(inspection_id):
         return render_inspection(found, confirm_form=form, status=422)
     try:
         feedback.confirm_inspection(database(), inspection_id, current_user.row, form.code.data, now())
-    except feedback.BadCode:
+    except errors.BadCode:
         form.code.errors = [_("This code is wrong. Check the number on the inspector's screen.")]
         return render_inspection(found, confirm_form=form, status=422)
-    except feedback.TooManyAttempts:
+    except errors.TooManyAttempts:
         form.code.errors = [_("Too many wrong codes. Please wait 15 minutes.")]
         return render_inspection(found, confirm_form=form, status=429)
-    except feedback.NotConfirmable:
+    except errors.NotConfirmable:
         flash(_("A voided inspection cannot be confirmed."), "error")
         return redirect(url_for("firm.inspection", inspection_id=inspection_id))
     flash(_("Thank you: you confirmed this visit."), "success")
@@ -92,7 +89,7 @@ def confirm(inspection_id):
 @role_required("firm")
 def rate(inspection_id):
     """Rate a closed inspection once."""
-    found = our_inspection(inspection_id)
+    found = inspection_or_404(inspection_id, "answer")
     form = RatingForm()
     if not form.validate():
         if "csrf_token" in form.errors:
@@ -100,9 +97,9 @@ def rate(inspection_id):
         return render_inspection(found, rating_form=form, status=422)
     try:
         feedback.evaluate(database(), inspection_id, current_user.row, int(form.rating.data), form.comment.data, now())
-    except feedback.NotClosed:
+    except errors.NotClosed:
         flash(_("You can rate an inspection once it is closed."), "error")
-    except feedback.AlreadyEvaluated:
+    except errors.AlreadyEvaluated:
         flash(_("You have already rated this inspection."), "error")
     else:
         flash(_("Thank you for your rating. Only the supervising justice bureau sees it."), "success")
@@ -120,9 +117,9 @@ def complaints():
         try:
             feedback.file_complaint(db, current_user.row, form.category.data, form.text.data,
                                     form.inspection_id.data, now())
-        except inspections.Invalid as e:
+        except errors.Invalid as e:
             for field, problem in e.fields.items():
-                getattr(form, field).errors = [problem]
+                getattr(form, field).errors = [problem_text(problem)]
         else:
             flash(_("Your complaint has been sent to the supervising justice bureau."), "success")
             return redirect(url_for("firm.complaints"))

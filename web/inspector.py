@@ -6,10 +6,10 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from logbook import accounts, agencies, enterprises, feedback, inspections, qr, rules
+from logbook import accounts, agencies, enterprises, errors, feedback, inspections, qr, rules
 from logbook.db import parse_time
 
-from . import counted_kinds, database, now, role_required, tz
+from . import counted_kinds, database, inspection_or_404, now, role_required, tz
 from .forms import CloseForm, SearchForm, StartForm, VoidForm, choices
 from .problems import problem_text
 
@@ -37,12 +37,10 @@ def render_scan(enterprise, entry, token=None, form=None, problems=None, message
     """The one-screen scan page: who the firm is, the quota meter, this year's inspections, the start form."""
     db = database()
     at = now()
-    start, end = rules.year_bounds(at.astimezone(tz()).year, tz())
+    year = inspections.year_of_records(db, enterprise, at.astimezone(tz()).year, at, tz(), counted_kinds())
     return render_template(
-        "inspector/scan.html", enterprise=enterprise, entry=entry, token=token,
-        quota=inspections.quota(db, enterprise, at, tz(), counted_kinds()),
-        recent=inspections.inspections_between(db, enterprise["id"], start, end),
-        form=form or start_form(db), problems=problems or {}, message=message), status
+        "inspector/scan.html", enterprise=enterprise, entry=entry, token=token, quota=year["quota"],
+        recent=year["inspections"], form=form or start_form(db), problems=problems or {}, message=message), status
 
 
 @bp.route("/")
@@ -92,20 +90,20 @@ def start():
         return render_scan(found, entry, token, form, problems={k: " ".join(v) for k, v in form.errors.items()},
                            status=422)
     started_at = form.started_at.data.replace(tzinfo=tz()).astimezone(timezone.utc) if form.started_at.data else None
-    body = {"qr_token": token, "usci": None if token else found["usci"], "kind": form.kind.data,
-            "agencies": form.agencies.data, "inspectors": form.inspectors.data, "items": form.items.data,
-            "reference": form.reference.data, "reason": form.reason.data, "recheck_of": form.recheck_of.data,
-            "started_at": started_at}
+    body = inspections.StartRequest(
+        qr_token=token, usci=None if token else found["usci"], kind=form.kind.data, agencies=form.agencies.data,
+        inspectors=form.inspectors.data, items=form.items.data, reference=form.reference.data,
+        reason=form.reason.data, recheck_of=form.recheck_of.data, started_at=started_at)
     try:
         inspection_id = inspections.record_inspection(db, current_user.row, body, now(), tz(), counted_kinds())
-    except inspections.Invalid as e:
+    except errors.Invalid as e:
         return render_scan(found, entry, token, form, problems=e.fields, status=422)
-    except inspections.CertificateInvalid:
+    except errors.CertificateInvalid:
         return render_scan(found, entry, token, form, status=403,
                            message=_("Your enforcement certificate is missing or expired; you cannot start an inspection."))
-    except inspections.UnknownCode:
+    except errors.UnknownCode:
         abort(404)
-    except rules.CapReached as e:
+    except errors.CapReached as e:
         scope = e.rule.agency or _("all agencies together")
         return render_scan(found, entry, token, form, status=409, message=_(
             "Refused: this enterprise has already had %(used)s of at most %(max)s counted inspections in this "
@@ -115,22 +113,15 @@ def start():
     return redirect(url_for("inspector.inspection", inspection_id=inspection_id))
 
 
-def my_inspection(inspection_id):
-    """The inspection if the current inspector takes part in it, else 404."""
-    found = inspections.inspection(database(), inspection_id)
-    if not found or not inspections.participates(found, current_user.row):
-        abort(404)
-    return found
-
-
 @bp.route("/inspections/<int:inspection_id>")
 @role_required("inspector")
 def inspection(inspection_id):
     """An inspection: facts, the confirmation code with its QR, and the close and void forms."""
-    found = my_inspection(inspection_id)
+    found = inspection_or_404(inspection_id, "act")
     confirm_url = (f"{current_app.config['LOGBOOK_BASE_URL'].rstrip('/')}/firm/confirm/{inspection_id}"
                    f"?code={found['confirm_code']}")
-    voidable = rules.void_problem(found["status"], parse_time(found["recorded_at"]), now()) is None
+    voidable = rules.void_problem(found["status"], parse_time(found["recorded_at"]), now(),
+                                  confirmed=found["confirmed_at"] is not None) is None
     return render_template("inspector/inspection.html", inspection=found, confirm_qr=qr.svg(confirm_url, inline=True),
                            close_form=CloseForm(), void_form=VoidForm(), voidable=voidable)
 
@@ -139,16 +130,16 @@ def inspection(inspection_id):
 @role_required("inspector")
 def close(inspection_id):
     """Close the inspection with its result."""
-    found = my_inspection(inspection_id)
+    found = inspection_or_404(inspection_id, "act")
     form = CloseForm()
     if form.validate():
         try:
             inspections.close_inspection(database(), inspection_id, current_user.row, form.result.data,
                                          form.findings.data, form.rectify_by.data, now(), tz())
-        except inspections.Invalid as e:
+        except errors.Invalid as e:
             for field, problem in e.fields.items():
                 getattr(form, field).errors = [problem_text(problem)]
-        except inspections.NotOpen:
+        except errors.NotOpen:
             flash(_("This inspection is no longer open."), "error")
             return redirect(url_for("inspector.inspection", inspection_id=inspection_id))
         else:
@@ -164,7 +155,7 @@ def close(inspection_id):
 @role_required("inspector")
 def void(inspection_id):
     """Void the inspection (within 30 minutes of recording it)."""
-    my_inspection(inspection_id)
+    inspection_or_404(inspection_id, "act")
     form = VoidForm()
     if not form.validate():
         if "csrf_token" in form.errors:
@@ -173,8 +164,9 @@ def void(inspection_id):
         return redirect(url_for("inspector.inspection", inspection_id=inspection_id))
     try:
         inspections.void_inspection(database(), inspection_id, current_user.row, form.reason.data, now())
-    except inspections.NotVoidable:
-        flash(_("An inspection can be voided only while open and within 30 minutes of being recorded."), "error")
+    except errors.NotVoidable:
+        flash(_("An inspection can be voided only while open, unconfirmed and within 30 minutes of being recorded."),
+              "error")
     else:
         flash(_("Inspection voided."), "success")
     return redirect(url_for("inspector.inspection", inspection_id=inspection_id))

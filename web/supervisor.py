@@ -1,14 +1,23 @@
 """The supervising justice bureau's pages: the year's numbers and warnings, complaints, individual ratings."""
 
-from datetime import timedelta
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from logbook import enterprises, exports, feedback, inspections, rules, stats
+from logbook import audit, enterprises, errors, exports, feedback, inspections, rules, stats
 
-from . import chosen_year, counted_kinds, csv_download, database, form_status, now, role_required, submitted, tz
+from . import (
+    chosen_year,
+    counted_kinds,
+    csv_download,
+    database,
+    form_status,
+    inspection_or_404,
+    now,
+    role_required,
+    submitted,
+    tz,
+)
 from .forms import AnswerForm, SearchForm
 
 bp = Blueprint("supervisor", __name__, url_prefix="/supervisor")
@@ -32,7 +41,7 @@ def home():
                            stats=stats.year_stats(db, year, tz()),
                            frequent=stats.frequent_targets(db, year, tz()),
                            refusals=stats.refusals(db, year, tz()), flagged=stats.flagged(db, year, tz()),
-                           open_complaints=feedback.complaint_count(db, "open"))
+                           open_complaints=feedback.complaint_count(db, "open"), journal_head=audit.head(db))
 
 
 @bp.route("/complaints")
@@ -87,16 +96,13 @@ def enterprises_page():
 def enterprise(enterprise_id):
     """Every inspection of one enterprise in a year, with its quota, as the firm sees it and more."""
     db = database()
-    found = enterprises.by_id(db, enterprise_id) if enterprise_id < 2**62 else None
-    if not found:
+    try:
+        found = enterprises.enterprise_for(db, enterprise_id, current_user.row)
+    except errors.NotFound:
         abort(404)
-    at = now()
-    this_year = at.astimezone(tz()).year
-    year = chosen_year()
-    start, end = rules.year_bounds(year, tz())
-    return render_template("supervisor/enterprise.html", enterprise=found, year=year, this_year=this_year,
-                           quota=inspections.quota(db, found, min(at, end - timedelta(seconds=1)), tz(), counted_kinds()),
-                           records=inspections.inspections_between(db, found["id"], start, end))
+    year = inspections.year_of_records(db, found, chosen_year(), now(), tz(), counted_kinds())
+    return render_template("supervisor/enterprise.html", enterprise=found, year=year["year"],
+                           this_year=now().astimezone(tz()).year, quota=year["quota"], records=year["inspections"])
 
 
 @bp.route("/inspections/<int:inspection_id>")
@@ -104,9 +110,7 @@ def enterprise(enterprise_id):
 def inspection(inspection_id):
     """One inspection with everything recorded about it: the rating, complaints and its journal stamp."""
     db = database()
-    found = inspections.inspection(db, inspection_id)
-    if not found:
-        abort(404)
+    found = inspection_or_404(inspection_id)
     return render_template("supervisor/inspection.html", inspection=found,
                            evaluation=feedback.evaluation_of(db, inspection_id),
                            complaints=[c for c in feedback.complaints_of(db, found["enterprise_id"])

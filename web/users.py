@@ -1,11 +1,11 @@
 """The logged-in person as Flask-Login sees them: a thin wrapper over the users row."""
 
-from flask import g
+from flask import g, session
 from flask_login import UserMixin
 
 from logbook import accounts
 
-from . import database
+from . import database, now
 
 
 class User(UserMixin):
@@ -26,11 +26,9 @@ class User(UserMixin):
 
 
 def load_user(user_id):
-    """Flask-Login's loader: the active user with this id, or None."""
-    if not str(user_id).isdigit() or len(str(user_id)) > 18:
-        return None
-    found = accounts.user_by_id(database(), int(user_id))
-    return User(found) if found else None
+    """Flask-Login's loader: the user of the session, only while it lives on the server (logout ends it)."""
+    found = accounts.user_for_session(database(), session.get("sid"), now())
+    return User(found) if found and str(found["id"]) == str(user_id) else None
 
 
 def forget_request_user(exc=None):
