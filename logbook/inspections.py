@@ -189,7 +189,7 @@ def _resolve_enterprise(db, qr_token, usci_code):
         try:
             code = usci.validate(usci_code)
         except usci.InvalidUSCI as e:
-            raise Invalid({"usci": str(e)}) from None
+            raise Invalid({"usci": e.problem}) from None
         found = enterprises.by_usci(db, code)
         if not found:
             raise UnknownCode(Problem("unknown_usci", "no enterprise has this USCI"))

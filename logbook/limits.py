@@ -21,7 +21,7 @@ def add_rule(db, max_count, agency=None, risk=None, industry=None, usci_code=Non
         try:
             target_value = usci.validate(target_value)
         except usci.InvalidUSCI as e:
-            raise RuleError(Problem("bad_usci", "usci: {problem}", problem=str(e))) from None
+            raise RuleError(Problem("bad_usci", "usci: {problem}", problem=e.problem)) from None
     try:
         rules.parse_window(window)
     except ValueError:

@@ -51,7 +51,7 @@ TEXTS = {
     "already_evaluated": _l("You have already rated this inspection."),
     "bad_category": _l("Choose what the complaint is about."),
     "no_text": _l("Describe what happened."),
-    "not_your_inspection": _l("No inspection of your enterprise has this number."),
+    "not_your_inspection": _l("Check the number: no inspection of your enterprise has this id."),
     "bad_status": _l("Choose a status."),
     "no_answer": _l("Write an answer the enterprise will read."),
     # users (accounts.py)
