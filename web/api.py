@@ -22,7 +22,7 @@ class HardenedParser(FlaskParser):
         except (RecursionError, ValueError) as e:
             if isinstance(e, json.JSONDecodeError):
                 raise
-            raise json.JSONDecodeError("the JSON is nested too deeply or holds a number too long", "", 0) from None
+            raise json.JSONDecodeError("the JSON is nested too deeply or holds a number too long", "body", 0) from None
 
 
 class LogbookBlueprint(Blueprint):

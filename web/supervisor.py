@@ -19,6 +19,7 @@ from . import (
     tz,
 )
 from .forms import AnswerForm, SearchForm
+from .problems import problem_text
 
 bp = Blueprint("supervisor", __name__, url_prefix="/supervisor")
 PAGE_SIZE = 50
@@ -66,9 +67,14 @@ def complaint(complaint_id):
         abort(404)
     form = AnswerForm(data={"status": found["status"], "answer": found["answer"]} if request.method == "GET" else None)
     if submitted(form):
-        feedback.answer_complaint(db, complaint_id, current_user.row, form.status.data, form.answer.data, now())
-        flash(_("Answer saved; the enterprise sees it in its complaints."), "success")
-        return redirect(url_for("supervisor.complaint", complaint_id=complaint_id))
+        try:
+            feedback.answer_complaint(db, complaint_id, current_user.row, form.status.data, form.answer.data, now())
+        except errors.Invalid as e:
+            for field, problem in e.fields.items():
+                getattr(form, field).errors = [problem_text(problem)]
+        else:
+            flash(_("Answer saved; the enterprise sees it in its complaints."), "success")
+            return redirect(url_for("supervisor.complaint", complaint_id=complaint_id))
     related = inspections.inspection(db, found["inspection_id"]) if found["inspection_id"] else None
     return render_template("supervisor/complaint.html", complaint=found, inspection=related, form=form), form_status()
 
