@@ -48,7 +48,8 @@ def create_app(test_config=None):
         app.config["LOGBOOK_SECRET_KEY"] = settings.instance_secret(os.path.join(app.root_path, "instance"))
     app.config["SECRET_KEY"] = app.config["LOGBOOK_SECRET_KEY"]
     # behind HTTPS, cookies travel only over HTTPS and browsers are told to keep to it (HSTS)
-    app.config.setdefault("SESSION_COOKIE_SECURE", app.config["LOGBOOK_BASE_URL"].startswith("https://"))
+    app.config["SESSION_COOKIE_SECURE"] = (test_config or {}).get(
+        "SESSION_COOKIE_SECURE", app.config["LOGBOOK_BASE_URL"].startswith("https://"))
     if app.config["LOGBOOK_PROXIES"]:  # the client's address and scheme as the trusted reverse proxies saw them
         proxies = app.config["LOGBOOK_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)

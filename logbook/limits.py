@@ -39,12 +39,20 @@ def add_rule(db, max_count, agency=None, risk=None, industry=None, usci_code=Non
 
 
 def active_rules(db):
-    """Every active limit rule as a rules.LimitRule."""
+    """Every active limit rule as a rules.LimitRule; one stored before windows were bounded, whose window no clock
+    can count (days:99999999), is left out rather than failing every scan."""
+    found = rows(db, """SELECT l.id, l.max, a.code AS agency, l.target, l.target_value, l.window
+                        FROM limit_rules l LEFT JOIN agencies a ON a.id = l.agency_id WHERE l.active = 1 ORDER BY l.id""")
     return [rules.LimitRule(id=r["id"], max=r["max"], agency=r["agency"], target=r["target"],
-                            value=r["target_value"], window=r["window"])
-            for r in rows(db, """SELECT l.id, l.max, a.code AS agency, l.target, l.target_value, l.window
-                                 FROM limit_rules l LEFT JOIN agencies a ON a.id = l.agency_id
-                                 WHERE l.active = 1 ORDER BY l.id""")]
+                            value=r["target_value"], window=r["window"]) for r in found if _countable(r["window"])]
+
+
+def _countable(window):
+    try:
+        rules.parse_window(window)
+    except ValueError:
+        return False
+    return True
 
 
 def deactivate_rule(db, rule_id):
