@@ -100,7 +100,8 @@ def journal_world(world, store):
                "items": ["SCJG-001"]}
     first = inspections.record_inspection(store, ann, inspections.StartRequest(**request), now, SHANGHAI)
     inspections.close_inspection(store, first, ann, "no_issue", None, None, now, SHANGHAI)
-    second = inspections.record_inspection(store, ann, inspections.StartRequest(**dict(request, kind="complaint", reference="12345-001")),
+    exempt = inspections.StartRequest(**dict(request, kind="complaint", reference="12345-001"))
+    second = inspections.record_inspection(store, ann, exempt,
                                            now, SHANGHAI)
     inspections.void_inspection(store, second, ann, "扫错企业", now)
     return world

@@ -67,17 +67,17 @@ def world(server):
     enterprise = add_enterprise(store, "91430200MA4QWMH7N", name="株洲市荷塘区示例精密机械有限公司")
     firm_user = add_firm_user(store, enterprise)
     zhang = accounts.user_by_username(store, "zhang.wei")
-    closed_id = inspections.record_inspection(store, zhang, {
-        "qr_token": enterprise["qr_token"], "kind": "routine", "inspectors": ["li.na"],
-        "items": ["SCJG-001", "SCJG-002"]}, now - timedelta(hours=2), tz)
+    closed_id = inspections.record_inspection(store, zhang, inspections.StartRequest(
+        qr_token=enterprise["qr_token"], kind="routine", inspectors=["li.na"], items=["SCJG-001", "SCJG-002"]),
+        now - timedelta(hours=2), tz)
     inspections.close_inspection(store, closed_id, zhang, "rectify", "灭火器过期两具，安全出口堆放杂物。",
                                  (now + timedelta(days=30)).astimezone(tz).date(), now - timedelta(hours=1), tz)
     code = inspections.inspection(store, closed_id)["confirm_code"]
     feedback.confirm_inspection(store, closed_id, accounts.user_by_username(store, firm_user), code,
                                 now - timedelta(minutes=90))
-    open_id = inspections.record_inspection(store, zhang, {
-        "qr_token": enterprise["qr_token"], "kind": "complaint", "reference": "12345热线 第2026-0815号",
-        "inspectors": ["li.na"], "items": ["SCJG-001"]}, now, tz)
+    open_id = inspections.record_inspection(store, zhang, inspections.StartRequest(
+        qr_token=enterprise["qr_token"], kind="complaint", reference="12345热线 第2026-0815号",
+        inspectors=["li.na"], items=["SCJG-001"]), now, tz)
     store.conn.close()
     return {"token": enterprise["qr_token"], "usci": enterprise["usci"], "enterprise_id": enterprise["id"],
             "open_id": open_id, "closed_id": closed_id, "firm_user": firm_user}
