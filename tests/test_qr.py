@@ -23,7 +23,7 @@ def decode(png):
 
 @pytest.mark.parametrize("url", [
     "https://logbook.example/q/AbCdEfGhIjKlMnOpQrStUv",
-    f"https://example.org/q/{enterprises.new_qr_token()}",
+    pytest.param(f"https://example.org/q/{enterprises.new_qr_token()}", id="https://example.org/q/<new token>"),
     "http://127.0.0.1:5000/q/-_-_-_-_-_-_-_-_-_-_-_",
 ])
 @pytest.mark.parametrize("box_size", [10, 20])

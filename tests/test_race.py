@@ -22,6 +22,8 @@ from conftest import PASSWORD, add_enterprise, add_user
 
 from logbook import agencies, db, limits
 
+pytestmark = pytest.mark.race
+
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = Path(sys.executable).parent / "gunicorn"
 WORKERS = 4

@@ -23,6 +23,7 @@ from playwright.sync_api import sync_playwright
 
 from logbook import accounts, db, demo, enterprises, usci
 
+HERE = Path(__file__).resolve().parent
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 HASH = "pbkdf2:sha256:1000"  # cheap hashing: these tests log in many times
@@ -33,6 +34,14 @@ PHONE = {"width": 390, "height": 844}
 LAPTOP = {"width": 1366, "height": 900}
 NARROW = {"width": 360, "height": 740}
 _serial = itertools.count(1)
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(items):
+    """Mark every test in this folder `browser`, so `make check` leaves out whatever needs Chromium."""
+    for item in items:
+        if HERE in item.path.resolve().parents:
+            item.add_marker(pytest.mark.browser)
 
 
 def free_port():
