@@ -150,14 +150,23 @@ def issue_token(db, user_id, now, hours=12):
     return token, expires_at
 
 
+# the secrets that stand for a user, stored only as hashes: (table, hash column)
+SECRETS = {"token": ("api_tokens", "token_hash"), "session": ("sessions", "session_hash")}
+
+
+def _user_for_secret(db, kind, secret, now):
+    """The active user a live bearer token or session id belongs to, or None."""
+    if not secret or not isinstance(secret, str):
+        return None
+    table, column = SECRETS[kind]
+    return row(db, f"""SELECT {USER_COLUMNS} FROM {table} t JOIN users u ON u.id = t.user_id
+                       LEFT JOIN agencies a ON a.id = u.agency_id
+                       WHERE t.{column} = ? AND t.expires_at > ? AND u.active = 1""", [_digest(secret), now_text(now)])
+
+
 def user_for_token(db, token, now):
     """The active user a bearer token belongs to, or None when it is unknown, revoked or expired."""
-    if not token:
-        return None
-    return row(db, f"""SELECT {USER_COLUMNS} FROM api_tokens t JOIN users u ON u.id = t.user_id
-                       LEFT JOIN agencies a ON a.id = u.agency_id
-                       WHERE t.token_hash = ? AND t.expires_at > ? AND u.active = 1""",
-               [_digest(token), now_text(now)])
+    return _user_for_secret(db, "token", token, now)
 
 
 def revoke_token(db, token):
@@ -177,12 +186,7 @@ def open_session(db, user_id, now, hours=12):
 
 def user_for_session(db, session_id, now):
     """The active user of a live session, or None once it has ended (logged out) or expired."""
-    if not session_id or not isinstance(session_id, str):
-        return None
-    return row(db, f"""SELECT {USER_COLUMNS} FROM sessions s JOIN users u ON u.id = s.user_id
-                       LEFT JOIN agencies a ON a.id = u.agency_id
-                       WHERE s.session_hash = ? AND s.expires_at > ? AND u.active = 1""",
-               [_digest(session_id), now_text(now)])
+    return _user_for_secret(db, "session", session_id, now)
 
 
 def end_session(db, session_id):
