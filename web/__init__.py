@@ -7,7 +7,7 @@ from flask import abort, current_app, request
 from flask_babel import format_date, format_datetime
 from flask_login import current_user
 
-from logbook import db
+from logbook import db, inspections
 from logbook.errors import NotFound
 
 
@@ -49,8 +49,6 @@ def client_address():
 
 def inspection_or_404(inspection_id, may="see"):
     """The inspection if the current user may `may` it (logbook.inspections.allowed), else 404."""
-    from logbook import inspections
-
     try:
         return inspections.inspection_for(database(), inspection_id, current_user.row, may)
     except NotFound:
