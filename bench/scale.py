@@ -34,8 +34,8 @@ from logbook import accounts, db, enterprises, errors, feedback, inspections, ru
 
 TZ = ZoneInfo("Asia/Shanghai")
 AGENCIES = 40
-ITEMS_PER_AGENCY = 10
-INSPECTORS_PER_AGENCY = 500
+ITEMS = 900  # Shanghai's item library holds 888
+INSPECTORS_PER_AGENCY = 500  # 20,000 in all
 HOT = 1_000
 YEARS = 3
 KINDS = (["routine"] * 55 + ["special"] * 15 + ["complaint"] * 8 + ["referral"] * 4 + ["monitoring"] * 4
@@ -77,7 +77,12 @@ def load(conn, sql, rows, batch=200_000):
     return count
 
 
-def generate(path, n_enterprises, n_inspections, seed=1):
+def items_of(agency, n_items=ITEMS):
+    """How many items the agency has: n_items shared out over the agencies."""
+    return n_items // AGENCIES + (agency <= n_items % AGENCIES)
+
+
+def generate(path, n_enterprises, n_inspections, seed=1, n_items=ITEMS):
     """Create the database at `path` and fill it; prints what it did and how long each part took."""
     rng = random.Random(seed)
     store = db.connect(str(path))
@@ -100,7 +105,7 @@ def generate(path, n_enterprises, n_inspections, seed=1):
     load(conn, "INSERT INTO agencies (id, code, name) VALUES (?, ?, ?)", agency_rows)
     load(conn, "INSERT INTO items (id, agency_id, code, name) VALUES (?, ?, ?, ?)",
          ((a * 100 + k, a, f"A{a:02d}-{k:03d}", f"检查事项{a:02d}-{k:03d}")
-          for a in range(1, AGENCIES + 1) for k in range(1, ITEMS_PER_AGENCY + 1)))
+          for a in range(1, AGENCIES + 1) for k in range(1, items_of(a, n_items) + 1)))
     expires = (datetime.now(UTC) + timedelta(days=365)).date().isoformat()
     load(conn, """INSERT INTO users (id, username, password_hash, role, name, agency_id, cert_no, cert_expires_on,
                   created_at) VALUES (?, ?, 'x', 'inspector', ?, ?, ?, ?, ?)""",
@@ -134,7 +139,7 @@ def generate(path, n_enterprises, n_inspections, seed=1):
             started_at = stamp(at)
             for a in agencies:
                 links["agencies"].append((i, a))
-                links["items"].append((i, a * 100 + rng.randint(1, ITEMS_PER_AGENCY)))
+                links["items"].append((i, a * 100 + rng.randint(1, items_of(a, n_items))))
             base = (agency - 1) * INSPECTORS_PER_AGENCY
             first_inspector = base + rng.randint(1, INSPECTORS_PER_AGENCY - 1)
             links["inspectors"].append((i, first_inspector, f"C-{first_inspector}"))
