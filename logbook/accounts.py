@@ -194,14 +194,48 @@ def end_session(db, session_id):
     db.execute("DELETE FROM sessions WHERE session_hash = ?", [_digest(session_id or "")])
 
 
-def inspectors_of(db, agency_codes):
-    """Active inspectors of the given agencies, by agency then name."""
-    if not agency_codes:
+def colleagues(db, user, limit=6):
+    """Inspectors of the user's own agency for the start form: those the user worked with lately first, then by name."""
+    partners = [r["id"] for r in rows(db, """SELECT other.user_id AS id FROM (SELECT inspection_id
+          FROM inspection_inspectors WHERE user_id = ? ORDER BY inspection_id DESC LIMIT 100) mine
+        JOIN inspection_inspectors other ON other.inspection_id = mine.inspection_id AND other.user_id != ?
+        GROUP BY other.user_id ORDER BY max(other.inspection_id) DESC LIMIT 50""", [user["id"], user["id"]])]
+    recent = {u["id"]: u for u in _inspectors(db, "u.id IN ({})".format(",".join("?" * len(partners))), partners)
+              if u["agency_id"] == user["agency_id"]} if partners else {}
+    chosen = [recent[i] for i in partners if i in recent][:limit]
+    if len(chosen) < limit and user["agency_id"] is not None:
+        skip = {user["id"]} | {u["id"] for u in chosen}
+        chosen += [u for u in _inspectors(db, "u.agency_id = ? ORDER BY u.name LIMIT ?",
+                                          [user["agency_id"], limit + len(skip)]) if u["id"] not in skip]
+    return chosen[:limit]
+
+
+def find_inspectors(db, text, exclude_id=None, limit=20):
+    """Active inspectors of any agency whose name, certificate number or username starts with the text."""
+    text = (text or "").strip()
+    if not text:
         return []
-    marks = ",".join("?" * len(agency_codes))
-    return rows(db, f"""SELECT {USER_COLUMNS} FROM users u JOIN agencies a ON a.id = u.agency_id
-                        WHERE u.role = 'inspector' AND u.active = 1 AND a.code IN ({marks})
-                        ORDER BY a.code, u.name""", list(agency_codes))
+    low, high = text, text + "\U0010ffff"  # a prefix as an index range: LIKE 'x%' would not use the index
+    found = _inspectors(db, """u.id IN (
+          SELECT id FROM (SELECT id FROM users WHERE role = 'inspector' AND name >= ? AND name < ? ORDER BY name LIMIT ?)
+          UNION SELECT id FROM (SELECT id FROM users WHERE role = 'inspector' AND cert_no >= ? AND cert_no < ?
+                                ORDER BY cert_no LIMIT ?)
+          UNION SELECT id FROM (SELECT id FROM users WHERE username >= ? AND username < ? ORDER BY username LIMIT ?))
+        ORDER BY u.name, u.username""", [low, high, limit + 1] * 3)
+    return [u for u in found if u["id"] != exclude_id][:limit]
+
+
+def inspectors_named(db, usernames):
+    """The active inspectors with these usernames (unknown ones are left out), in the order given."""
+    usernames = list(dict.fromkeys(usernames))[:100]
+    found = {u["username"]: u for u in _inspectors(db, "u.username IN ({})".format(",".join("?" * len(usernames))),
+                                                   usernames)} if usernames else {}
+    return [found[n] for n in usernames if n in found]
+
+
+def _inspectors(db, condition, params):
+    return rows(db, f"""SELECT {USER_COLUMNS}, a.name AS agency_name FROM users u JOIN agencies a ON a.id = u.agency_id
+                        WHERE u.role = 'inspector' AND u.active = 1 AND {condition}""", params)
 
 
 def users(db, limit=500):

@@ -44,3 +44,37 @@ def items(db, agency_codes=None):
         sql += f" AND a.code IN ({','.join('?' * len(agency_codes))})"
         params = list(agency_codes)
     return rows(db, sql + " ORDER BY a.code, i.code", params)
+
+
+def item_suggestions(db, user_id, agency_codes, limit=6):
+    """Items of the agencies for the start form: those the user checked lately first, then by code."""
+    if not agency_codes:
+        return []
+    recent = [r["item_id"] for r in rows(db, """SELECT it.item_id FROM (SELECT inspection_id FROM inspection_inspectors
+          WHERE user_id = ? ORDER BY inspection_id DESC LIMIT 100) mine
+        JOIN inspection_items it ON it.inspection_id = mine.inspection_id
+        GROUP BY it.item_id ORDER BY max(it.inspection_id) DESC LIMIT 50""", [user_id])]
+    listed = items(db, agency_codes)
+    by_id = {i["id"]: i for i in listed}
+    chosen = [by_id[i] for i in recent if i in by_id][:limit]
+    return chosen + [i for i in listed if i not in chosen][:limit - len(chosen)]
+
+
+def find_items(db, agency_codes, text, limit=20):
+    """Active items of the agencies whose name or code contains the text."""
+    text = (text or "").strip().lower()
+    if not agency_codes or not text:
+        return []
+    return [i for i in items(db, agency_codes) if text in i["name"].lower() or text in i["code"].lower()][:limit]
+
+
+def items_coded(db, codes):
+    """The active items with these codes (unknown ones are left out), in the order given."""
+    codes = list(dict.fromkeys(codes))[:100]
+    if not codes:
+        return []
+    found = {i["code"]: i for i in rows(db, f"""SELECT i.id, i.code, i.name, i.basis, a.code AS agency FROM items i
+        JOIN agencies a ON a.id = i.agency_id WHERE i.active = 1 AND a.active = 1
+        AND i.code IN ({','.join('?' * len(codes))})""", codes)}
+    return [found[c] for c in codes if c in found]
+

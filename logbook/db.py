@@ -282,3 +282,14 @@ CREATE INDEX inspections_rectify ON inspections(rectify_by) WHERE result = 'rect
 UPDATE limit_rules SET active = 0 WHERE window LIKE 'days:%'
   AND (length(window) > 10 OR CAST(substr(window, 6) AS INTEGER) > {MAX_WINDOW_DAYS})
 """)
+
+
+@migrations()
+def m006_inspector_lookups(db):
+    """Indexes for the start form's pickers: an agency's inspectors by name, and any inspector by name or
+    certificate number as it is typed (20,000 inspectors are a normal city)."""
+    _run(db, """
+CREATE INDEX users_agency_name ON users(agency_id, name) WHERE role = 'inspector';
+CREATE INDEX users_inspector_name ON users(name) WHERE role = 'inspector';
+CREATE INDEX users_inspector_cert ON users(cert_no) WHERE role = 'inspector'
+""")

@@ -51,8 +51,10 @@ RESULT_LABELS = {"no_issue": _l("No issue found"), "rectify": _l("Rectification 
 class StartForm(FlaskForm):
     kind = SelectField(_l("Kind"), choices=choices((k, KIND_LABELS[k]) for k in rules.KINDS), default="routine")
     agencies = CheckboxList(_l("Participating agencies"))
-    inspectors = CheckboxList(_l("Co-inspectors"))
-    items = CheckboxList(_l("Items to check"))
+    # a city has 20,000 inspectors and 900 items: the page offers a few and finds the rest as they are typed,
+    # so any value may come back; the domain checks each one (unknown_inspector, item_outside)
+    inspectors = CheckboxList(_l("Co-inspectors"), validate_choice=False)
+    items = CheckboxList(_l("Items to check"), validate_choice=False)
     reference = StringField(_l("Reference (complaint or document number)"), validators=[Optional(), Length(max=200)])
     recheck_of = IntegerField(_l("Number of the inspection being rechecked"),
                               validators=[Optional(), NumberRange(min=1, max=2**62)])

@@ -2,7 +2,7 @@
 
 from datetime import timezone
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -16,21 +16,60 @@ from .problems import problem_text
 bp = Blueprint("inspector", __name__, url_prefix="/inspector")
 
 
+PICKED = 6  # suggestions shown per picker: one thumb's reach, whatever the size of the city
+
+
 def start_form(db, data=None):
-    """The start form with its choices: every agency, inspectors of the agencies, every active item."""
+    """The start form and its pickers: a short list of likely co-inspectors and items, the picked ones, and what a
+    search (the `find` button, for phones without JavaScript) found."""
     form = StartForm(formdata=data)
-    every_agency = agencies.agencies(db)
-    form.agencies.choices = choices((a["code"], f"{a['name']} ({a['code']})") for a in every_agency)
-    people = [u for u in accounts.inspectors_of(db, [a["code"] for a in every_agency]) if u["id"] != current_user.id]
-    form.inspectors.choices = choices((u["username"], f"{u['name']} · {u['agency']} · {u['cert_no'] or '-'}")
-                                      for u in people)
-    listed = agencies.items(db)
-    form.items.choices = choices((i["code"], f"{i['name']} ({i['code']})") for i in listed)
-    # which agency each option belongs to, so the page shows the inspector's own agency first
-    form.agency_of = {u["username"]: u["agency"] for u in people} | {i["code"]: i["agency"] for i in listed}
+    form.agencies.choices = choices((a["code"], a["name"]) for a in agencies.agencies(db))
     if data is None:
         form.agencies.data = [current_user.agency]
+    form.inspectors.choices = form.items.choices = []
+    user, data = current_user.row, data or {}
+    find = data.get("find")
+    query = (data.get(f"q_{find}") or "")[:100] if find in ("inspectors", "items") else ""
+    people = accounts.inspectors_named(db, form.inspectors.data or [])
+    form.taking_part = taking_part = participating(form.agencies.data, people)
+    form.pickers = {
+        "inspectors": picker(form.inspectors.data, people + accounts.colleagues(db, user, PICKED),
+                             accounts.find_inspectors(db, query, user["id"]) if find == "inspectors" else [],
+                             person_option, query if find == "inspectors" else ""),
+        "items": picker(form.items.data, agencies.items_coded(db, form.items.data or [])
+                        + agencies.item_suggestions(db, user["id"], taking_part, PICKED),
+                        agencies.find_items(db, taking_part, query) if find == "items" else [],
+                        item_option, query if find == "items" else ""),
+    }
     return form
+
+
+def participating(agency_codes, people):
+    """The agencies taking part: those ticked, the caller's own, and those of the co-inspectors picked."""
+    return list(dict.fromkeys([current_user.agency, *(agency_codes or []), *(p["agency"] for p in people)]))
+
+
+def picker(picked, known, found, option, query):
+    """A picker's options: the picked and the suggested ones, then what the search found, each once, picked ones
+    ticked; with the query and how many it found."""
+    seen, options = set(), []
+    for candidate in known + found:
+        choice = option(candidate)
+        if choice["value"] not in seen:
+            seen.add(choice["value"])
+            options.append(choice | {"checked": choice["value"] in (picked or [])})
+    return {"options": options, "query": query, "message": found_message(len(found), query)}
+
+
+def person_option(u):
+    """How a co-inspector reads in a picker (also in the JSON the page's script fetches)."""
+    return {"value": u["username"], "label": u["name"] or u["username"], "detail": u["cert_no"] or "",
+            "agency": u["agency"], "agency_name": u["agency_name"]}
+
+
+def item_option(i):
+    """How an item reads in a picker."""
+    return {"value": i["code"], "label": i["name"], "detail": i["code"], "agency": i["agency"], "agency_name": ""}
 
 
 def render_scan(enterprise, entry, token=None, form=None, problems=None, message=None, status=200):
@@ -63,6 +102,29 @@ def search():
     return render_template("inspector/search.html", form=form, found=found)
 
 
+@bp.route("/find/<any(inspectors, items):what>")
+@role_required("inspector")
+def find(what):
+    """What the start form's pickers find as the inspector types: co-inspectors of any agency, or items of the
+    participating agencies (JSON for static/pickers.js)."""
+    db, query = database(), request.args.get("q", "").strip()[:100]
+    if what == "inspectors":
+        found = [person_option(u) for u in accounts.find_inspectors(db, query, current_user.id)]
+    else:
+        found = [item_option(i) for i in agencies.find_items(db, participating(request.args.getlist("agencies")[:100], []),
+                                                              query)]
+    return jsonify(found=found, message=found_message(len(found), query))
+
+
+def found_message(count, query):
+    """What a picker says after a search."""
+    if not query:
+        return ""
+    if not count:
+        return _("Nothing found for “%(query)s”", query=query)
+    return _("%(num)d found for “%(query)s”", num=count, query=query)
+
+
 @bp.route("/manual/<usci>")
 @role_required("inspector")
 def manual(usci):
@@ -84,14 +146,17 @@ def start():
         abort(404)
     entry = "scan" if token else "manual"
     form = start_form(db, request.form)
-    if not form.validate():
-        if "csrf_token" in form.errors:
-            abort(400)
+    valid = form.validate()
+    if "csrf_token" in form.errors:
+        abort(400)
+    if request.form.get("find"):  # a picker's search without JavaScript: the same page, with what was found
+        return render_scan(found, entry, token, form)
+    if not valid:
         return render_scan(found, entry, token, form, problems={k: " ".join(v) for k, v in form.errors.items()},
                            status=422)
     started_at = form.started_at.data.replace(tzinfo=tz()).astimezone(timezone.utc) if form.started_at.data else None
     body = inspections.StartRequest(
-        qr_token=token, usci=None if token else found["usci"], kind=form.kind.data, agencies=form.agencies.data,
+        qr_token=token, usci=None if token else found["usci"], kind=form.kind.data, agencies=form.taking_part,
         inspectors=form.inspectors.data, items=form.items.data, reference=form.reference.data,
         reason=form.reason.data, recheck_of=form.recheck_of.data, started_at=started_at)
     try:
