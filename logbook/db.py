@@ -293,3 +293,23 @@ CREATE INDEX users_agency_name ON users(agency_id, name) WHERE role = 'inspector
 CREATE INDEX users_inspector_name ON users(name) WHERE role = 'inspector';
 CREATE INDEX users_inspector_cert ON users(cert_no) WHERE role = 'inspector'
 """)
+
+
+@migrations()
+def m007_counters(db):
+    """Counters for the supervisor's numbers, kept by each scan and void in the same transaction, so the dashboard
+    reads a few thousand rows instead of a year of inspections (3 million in a big city). Days and years are local
+    (LOGBOOK_TIMEZONE): `flask init-db` fills the counters of an existing database (stats.recount)."""
+    _run(db, """
+CREATE TABLE inspection_counts (
+  agency_id INTEGER NOT NULL, day TEXT NOT NULL, kind TEXT NOT NULL,
+  inspections INTEGER NOT NULL DEFAULT 0, counted INTEGER NOT NULL DEFAULT 0, voided INTEGER NOT NULL DEFAULT 0,
+  manual INTEGER NOT NULL DEFAULT 0, late INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (agency_id, day, kind)) WITHOUT ROWID;
+CREATE TABLE enterprise_counts (
+  year INTEGER NOT NULL, enterprise_id INTEGER NOT NULL, inspections INTEGER NOT NULL DEFAULT 0,
+  counted INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (year, enterprise_id)) WITHOUT ROWID;
+CREATE INDEX enterprise_counts_most ON enterprise_counts(year, inspections);
+CREATE TABLE counts_state (id INTEGER PRIMARY KEY CHECK (id = 1), tz TEXT);
+INSERT INTO counts_state (id, tz) VALUES (1, NULL)
+""")

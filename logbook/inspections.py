@@ -9,7 +9,7 @@ import secrets
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from . import enterprises, inbox, journal, limits, rules, usci
+from . import enterprises, inbox, journal, limits, rules, stats, usci
 from .audit import append_journal
 from .db import immediate, now_text, parse_time, row, rows, value
 from .errors import CertificateInvalid, IdempotencyConflict, Invalid, NotFound, NotOpen, NotVoidable, Problem, UnknownCode
@@ -328,8 +328,12 @@ def _insert(db, s):
         [s.enterprise["id"], request.kind, int(s.counted), s.entry, int(s.late), request.reference, request.reason,
          recheck_of, now_text(s.started), s.recorded_at, s.caller["id"], location.get("lat"), location.get("lon"), code])
     inspection_id = cursor.lastrowid
-    db.conn.executemany("INSERT INTO inspection_agencies (inspection_id, agency_id) "
-                        "SELECT ?, id FROM agencies WHERE code = ?", [(inspection_id, a) for a in s.facts.agencies])
+    agency_ids = [r[0] for r in db.execute(f"SELECT id FROM agencies WHERE code IN ({','.join('?' * len(s.facts.agencies))})",
+                                           s.facts.agencies).fetchall()]
+    db.conn.executemany("INSERT INTO inspection_agencies (inspection_id, agency_id) VALUES (?, ?)",
+                        [(inspection_id, a) for a in agency_ids])
+    stats.count_inspection(db, s.facts.day, {"kind": request.kind, "counted": s.counted, "entry": s.entry,
+                                             "late": s.late, "enterprise_id": s.enterprise["id"]}, agency_ids)
     db.conn.executemany("INSERT INTO inspection_inspectors (inspection_id, user_id, cert_no) VALUES (?, ?, ?)",
                         [(inspection_id, p["id"], p["cert_no"]) for p in people])
     db.conn.executemany("INSERT INTO inspection_items (inspection_id, item_id) VALUES (?, ?)",
@@ -370,7 +374,7 @@ def close_inspection(db, inspection_id, caller, result, findings, rectify_by, no
         inbox.notify(db, found["enterprise_id"], inspection_id, "closed", at)
 
 
-def void_inspection(db, inspection_id, caller, reason, now):
+def void_inspection(db, inspection_id, caller, reason, now, tz):
     """Void an open inspection within 30 minutes of recording it (a wrong scan, a wrong firm), unless confirmed."""
     inspection_for(db, inspection_id, caller, "act")
     if not (reason or "").strip():
@@ -384,6 +388,11 @@ def void_inspection(db, inspection_id, caller, reason, now):
             raise NotVoidable(problem)
         db.execute("UPDATE inspections SET status = 'voided', voided_at = ?, void_reason = ? WHERE id = ?",
                    [at, reason.strip(), inspection_id])
+        gone = row(db, "SELECT started_at, kind, counted, entry, late, enterprise_id FROM inspections WHERE id = ?",
+                   [inspection_id])
+        stats.count_inspection(db, parse_time(gone["started_at"]).astimezone(tz).date(), gone, [
+            r[0] for r in db.execute("SELECT agency_id FROM inspection_agencies WHERE inspection_id = ?", [inspection_id])],
+                               sign=-1)
         append_journal(db, inspection_id, "void", at, {"reason": reason.strip(), "by": caller["username"]})
 
 

@@ -1,52 +1,62 @@
-"""The supervisor's numbers: inspections by kind and agency, refusals, and the year before for comparison."""
+"""The supervisor's numbers: inspections by kind and agency, refusals, and the year before for comparison.
+
+The numbers come from counters (inspection_counts per agency, local day and kind, agency 0 standing for all
+agencies together; enterprise_counts per local year and enterprise) that record_inspection and void_inspection
+keep in their own transactions, so a dashboard reads a few thousand rows whatever the size of the city.
+`recount` rebuilds them from the inspections, after an upgrade or a change of time zone.
+"""
+
+from datetime import datetime, timedelta
 
 from . import rules
-from .db import now_text, rows, value
+from .db import immediate, now_text, rows, value
+
+ALL_AGENCIES = 0  # the agency_id of the counters for all agencies together (a joint inspection counts once)
 
 
 def year_stats(db, year, tz):
     """SPEC §5 stats for a calendar year: totals, refusals, by agency, and the previous year's totals."""
     start, end = (now_text(t) for t in rules.year_bounds(year, tz))
-    totals = _totals(db, start, end)
+    totals = _totals(db, year)
     refused = value(db, "SELECT count(*) FROM refusals WHERE attempted_at >= ? AND attempted_at < ?", [start, end])
-    # the year's inspections first, then their agencies: joining from agencies read every year's rows (5 s at 10M)
-    by_agency = rows(db, """SELECT a.code AS agency, coalesce(y.total, 0) AS total, coalesce(y.counted, 0) AS counted,
-          coalesce(y.exempt, 0) AS exempt
-        FROM agencies a LEFT JOIN (
-          SELECT ia.agency_id, count(*) AS total, sum(i.counted) AS counted, sum(1 - i.counted) AS exempt
-          FROM inspections i JOIN inspection_agencies ia ON ia.inspection_id = i.id
-          WHERE i.status != 'voided' AND i.kind != 'visit' AND i.started_at >= ? AND i.started_at < ?
-          GROUP BY ia.agency_id) y ON y.agency_id = a.id
-        ORDER BY a.code""", [start, end])
-    refusals = {r["agency"]: r["n"] for r in rows(db, """SELECT a.code AS agency, count(*) AS n FROM refusals r
-        JOIN agencies a ON a.id = r.agency_id WHERE r.attempted_at >= ? AND r.attempted_at < ? GROUP BY a.code""",
-                                                     [start, end])}
-    for agency in by_agency:
-        agency["refused"] = refusals.get(agency["agency"], 0)
-    previous = _totals(db, *(now_text(t) for t in rules.year_bounds(year - 1, tz)))
+    counts = {r["agency_id"]: r for r in rows(db, """SELECT agency_id, sum(inspections) AS total, sum(counted) AS counted
+        FROM inspection_counts WHERE agency_id IN (SELECT id FROM agencies) AND day >= ? AND day < ? AND kind != 'visit'
+        GROUP BY agency_id""", _days(year))}
+    refusals = {r["agency_id"]: r["n"] for r in rows(db, """SELECT agency_id, count(*) AS n FROM refusals
+        WHERE attempted_at >= ? AND attempted_at < ? GROUP BY agency_id""", [start, end])}
+    by_agency = []
+    for agency in rows(db, "SELECT id, code FROM agencies ORDER BY code"):
+        found = counts.get(agency["id"]) or {"total": 0, "counted": 0}
+        by_agency.append({"agency": agency["code"], "total": found["total"], "counted": found["counted"],
+                          "exempt": found["total"] - found["counted"], "refused": refusals.get(agency["id"], 0)})
+    previous = _totals(db, year - 1)
     return {"year": year, "inspections": totals, "refused": refused, "by_agency": by_agency,
             "previous_year": {"total": previous["total"], "counted": previous["counted"]}}
 
 
-def _totals(db, start, end):
-    """Inspections of a period by outcome; service visits are never inspections and are counted apart."""
+def _days(year):
+    """The counters' keys of a local calendar year: [1 January, next 1 January)."""
+    return [f"{year:04d}-01-01", f"{year + 1:04d}-01-01"]
+
+
+def _totals(db, year):
+    """Inspections of a year by outcome; service visits are never inspections and are counted apart."""
     found = rows(db, """SELECT
-          coalesce(sum(CASE WHEN kind != 'visit' AND status != 'voided' THEN 1 ELSE 0 END), 0) AS total,
-          coalesce(sum(CASE WHEN kind != 'visit' AND status != 'voided' AND counted = 1 THEN 1 ELSE 0 END), 0) AS counted,
-          coalesce(sum(CASE WHEN kind != 'visit' AND status != 'voided' AND counted = 0 THEN 1 ELSE 0 END), 0) AS exempt,
-          coalesce(sum(CASE WHEN kind != 'visit' AND status = 'voided' THEN 1 ELSE 0 END), 0) AS voided,
-          coalesce(sum(CASE WHEN kind = 'visit' AND status != 'voided' THEN 1 ELSE 0 END), 0) AS visits
-        FROM inspections WHERE started_at >= ? AND started_at < ?""", [start, end])
+          coalesce(sum(CASE WHEN kind != 'visit' THEN inspections END), 0) AS total,
+          coalesce(sum(CASE WHEN kind != 'visit' THEN counted END), 0) AS counted,
+          coalesce(sum(CASE WHEN kind != 'visit' THEN inspections - counted END), 0) AS exempt,
+          coalesce(sum(CASE WHEN kind != 'visit' THEN voided END), 0) AS voided,
+          coalesce(sum(CASE WHEN kind = 'visit' THEN inspections END), 0) AS visits
+        FROM inspection_counts WHERE agency_id = ? AND day >= ? AND day < ?""", [ALL_AGENCIES, *_days(year)])
     return found[0]
 
 
 def frequent_targets(db, year, tz, at_least=3, limit=20):
     """Enterprises with the most inspections this year (the high-frequency warning of the anchors)."""
-    start, end = (now_text(t) for t in rules.year_bounds(year, tz))
-    return rows(db, """SELECT e.id, e.name, e.usci, count(*) AS total, sum(i.counted) AS counted
-        FROM inspections i JOIN enterprises e ON e.id = i.enterprise_id
-        WHERE i.status != 'voided' AND i.kind != 'visit' AND i.started_at >= ? AND i.started_at < ?
-        GROUP BY e.id HAVING count(*) >= ? ORDER BY total DESC LIMIT ?""", [start, end, at_least, limit])
+    return rows(db, """SELECT e.id, e.name, e.usci, c.inspections AS total, c.counted
+        FROM enterprise_counts c JOIN enterprises e ON e.id = c.enterprise_id
+        WHERE c.year = ? AND c.inspections >= ? ORDER BY c.inspections DESC, c.enterprise_id LIMIT ?""",
+                [year, at_least, limit])
 
 
 def refusals(db, year, tz, limit=50):
@@ -62,10 +72,67 @@ def refusals(db, year, tz, limit=50):
 
 def flagged(db, year, tz):
     """Per agency, the year's inspections entered by hand (no scan) and entered late: worth a supervisor's look."""
-    start, end = (now_text(t) for t in rules.year_bounds(year, tz))
-    return rows(db, """SELECT a.code AS agency, sum(i.entry = 'manual') AS manual, sum(i.late) AS late
-                       FROM inspections i JOIN inspection_agencies ia ON ia.inspection_id = i.id
-                       JOIN agencies a ON a.id = ia.agency_id
-                       WHERE i.status != 'voided' AND i.started_at >= ? AND i.started_at < ?
-                       GROUP BY a.code HAVING sum(i.entry = 'manual') + sum(i.late) > 0 ORDER BY a.code""",
-                [start, end])
+    return rows(db, """SELECT a.code AS agency, sum(c.manual) AS manual, sum(c.late) AS late
+                       FROM inspection_counts c JOIN agencies a ON a.id = c.agency_id
+                       WHERE c.agency_id IN (SELECT id FROM agencies) AND c.day >= ? AND c.day < ?
+                       GROUP BY a.code HAVING sum(c.manual) + sum(c.late) > 0 ORDER BY a.code""", _days(year))
+
+
+# ---- the counters --------------------------------------------------------------------------------------
+
+def count_inspection(db, day, inspection, agency_ids, sign=1):
+    """Count a new inspection (sign=1), or take back one being voided (sign=-1), inside the caller's transaction.
+    `day` is its local start date; `inspection` has kind, counted, entry, late and enterprise_id."""
+    counted, manual, late = int(inspection["counted"]), int(inspection["entry"] == "manual"), int(inspection["late"])
+    db.conn.executemany("""INSERT INTO inspection_counts (agency_id, day, kind, inspections, counted, voided, manual, late)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (agency_id, day, kind) DO UPDATE SET
+          inspections = inspections + excluded.inspections, counted = counted + excluded.counted,
+          voided = voided + excluded.voided, manual = manual + excluded.manual, late = late + excluded.late""",
+                        [(a, day.isoformat(), inspection["kind"], sign, sign * counted, int(sign < 0), sign * manual,
+                          sign * late) for a in [ALL_AGENCIES, *agency_ids]])
+    if inspection["kind"] != "visit":
+        db.execute("""INSERT INTO enterprise_counts (year, enterprise_id, inspections, counted) VALUES (?, ?, ?, ?)
+            ON CONFLICT (year, enterprise_id) DO UPDATE SET inspections = inspections + excluded.inspections,
+              counted = counted + excluded.counted""", [day.year, inspection["enterprise_id"], sign, sign * counted])
+
+
+def counted_in(db):
+    """The time zone the counters were kept in, or None if they were never filled (a database from before them)."""
+    return value(db, "SELECT tz FROM counts_state WHERE id = 1")
+
+
+def recount(db, tz):
+    """Rebuild the counters from the inspections in the time zone `tz` (an IANA name's ZoneInfo); returns the
+    number of inspections counted. Local days are found through a table of quarter hours, since SQLite knows no
+    time zones and every zone's offset is a multiple of 15 minutes."""
+    with immediate(db):
+        first, last = (value(db, f"SELECT {f}(started_at) FROM inspections") for f in ("min", "max"))
+        db.execute("DELETE FROM inspection_counts")
+        db.execute("DELETE FROM enterprise_counts")
+        db.execute("CREATE TEMP TABLE IF NOT EXISTS quarter_days (quarter TEXT PRIMARY KEY, day TEXT NOT NULL)")
+        db.execute("DELETE FROM temp.quarter_days")
+        if first:
+            at = datetime.fromisoformat(first[:13] + ":00:00+00:00")
+            end = datetime.fromisoformat(last[:13] + ":00:00+00:00") + timedelta(hours=1)
+            quarters = []
+            while at < end:
+                quarters.append((at.strftime("%Y-%m-%dT%H:") + str(at.minute // 15), at.astimezone(tz).date().isoformat()))
+                at += timedelta(minutes=15)
+            db.conn.executemany("INSERT INTO temp.quarter_days VALUES (?, ?)", quarters)
+            quarter = "substr(i.started_at, 1, 14) || (CAST(substr(i.started_at, 15, 2) AS INTEGER) / 15)"
+            live = "i.status != 'voided'"
+            sums = f"""sum({live}), sum({live} AND i.counted), sum(NOT {live}), sum({live} AND i.entry = 'manual'),
+                       sum({live} AND i.late)"""
+            db.execute(f"""INSERT INTO inspection_counts (agency_id, day, kind, inspections, counted, voided, manual, late)
+                SELECT {ALL_AGENCIES}, q.day, i.kind, {sums} FROM inspections i JOIN temp.quarter_days q ON q.quarter = {quarter}
+                GROUP BY q.day, i.kind""")
+            db.execute(f"""INSERT INTO inspection_counts (agency_id, day, kind, inspections, counted, voided, manual, late)
+                SELECT ia.agency_id, q.day, i.kind, {sums} FROM inspections i
+                JOIN temp.quarter_days q ON q.quarter = {quarter} JOIN inspection_agencies ia ON ia.inspection_id = i.id
+                GROUP BY ia.agency_id, q.day, i.kind""")
+            db.execute(f"""INSERT INTO enterprise_counts (year, enterprise_id, inspections, counted)
+                SELECT CAST(substr(q.day, 1, 4) AS INTEGER), i.enterprise_id, count(*), sum(i.counted)
+                FROM inspections i JOIN temp.quarter_days q ON q.quarter = {quarter}
+                WHERE {live} AND i.kind != 'visit' GROUP BY 1, 2""")
+        db.execute("UPDATE counts_state SET tz = ? WHERE id = 1", [str(tz)])
+        return value(db, "SELECT count(*) FROM inspections")

@@ -136,4 +136,4 @@ def close(store, inspection_id, result="no_issue", findings=None, rectify_by=Non
 def void(store, inspection_id, reason="扫错了企业", by="ann", now=None):
     """Void the inspection through the domain."""
     inspections.void_inspection(store, inspection_id, accounts.user_by_username(store, by), reason,
-                                now or datetime.now(UTC))
+                                now or datetime.now(UTC), TZ)

@@ -64,7 +64,7 @@ def stored(store, world):
     firm = accounts.user_by_username(store, "evilfirm")
     feedback.evaluate(store, closed, firm, 1, COMMENT, now)
     voided = start(store, enterprise)
-    inspections.void_inspection(store, voided, ann, VOID_REASON, now)
+    inspections.void_inspection(store, voided, ann, VOID_REASON, now, TZ)
     exempt = start(store, enterprise, kind="complaint", reference=REFERENCE)
     start(store, enterprise, kind="referral", reference="转办-1")  # a third one: a "most inspected" enterprise
     complaint = feedback.file_complaint(store, firm, "misconduct", COMPLAINT, closed, now)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import KNOWN_CODE, PASSWORD, add_enterprise, add_user, close, start, token_for
+from conftest import KNOWN_CODE, PASSWORD, TZ, add_enterprise, add_user, close, start, token_for
 
 from logbook import accounts, audit, db, enterprises, errors, feedback, inspections, journal, usci
 
@@ -171,7 +171,7 @@ def test_a_voided_recheck_leaves_the_rectification_to_be_rechecked(client, store
     first = start(store, world["enterprise"])
     close(store, first, result="rectify", findings="灭火器过期", rectify_by=datetime.now(UTC).date())
     recheck = start(store, world["enterprise"], kind="recheck", reference="复查-1", recheck_of=first)
-    inspections.void_inspection(store, recheck, accounts.user_by_username(store, "ann"), "扫错", datetime.now(UTC))
+    inspections.void_inspection(store, recheck, accounts.user_by_username(store, "ann"), "扫错", datetime.now(UTC), TZ)
     assert start(store, world["enterprise"], kind="recheck", reference="复查-2", recheck_of=first)
 
 
@@ -195,7 +195,7 @@ def journaled(store, world):
     feedback.confirm_inspection(store, first, accounts.user_by_username(store, "firm1"), KNOWN_CODE, datetime.now(UTC))
     close(store, first, result="rectify", findings="台账缺失", rectify_by=datetime.now(UTC).date())
     second = start(store, world["enterprise"], kind="complaint", reference="投诉-1")
-    inspections.void_inspection(store, second, accounts.user_by_username(store, "ann"), "扫错", datetime.now(UTC))
+    inspections.void_inspection(store, second, accounts.user_by_username(store, "ann"), "扫错", datetime.now(UTC), TZ)
     assert audit.verify_journal(store)["ok"]
     return first
 
@@ -309,7 +309,7 @@ def test_a_void_racing_a_confirmation_leaves_the_confirmed_visit(app, store, wor
     monkeypatch.setattr(inspections, "inspection", read_then_confirmed_elsewhere)
     with pytest.raises(errors.NotVoidable):
         inspections.void_inspection(store, inspection_id, accounts.user_by_username(store, "ann"), "扫错",
-                                    datetime.now(UTC))
+                                    datetime.now(UTC), TZ)
 
 
 # ---- 12: imports let scans through ---------------------------------------------------------------------

@@ -103,7 +103,7 @@ def journal_world(world, store):
     exempt = inspections.StartRequest(**dict(request, kind="complaint", reference="12345-001"))
     second = inspections.record_inspection(store, ann, exempt,
                                            now, SHANGHAI)
-    inspections.void_inspection(store, second, ann, "扫错企业", now)
+    inspections.void_inspection(store, second, ann, "扫错企业", now, SHANGHAI)
     return world
 
 

@@ -223,7 +223,7 @@ def void(body, inspection_id):
     """Void an open inspection within 30 minutes of recording it."""
     user = caller("inspector")
     db = database()
-    inspections.void_inspection(db, inspection_id, user, body["reason"], now())
+    inspections.void_inspection(db, inspection_id, user, body["reason"], now(), tz())
     return inspection_json(inspections.inspection(db, inspection_id), user)
 
 

@@ -10,7 +10,7 @@ from flask import current_app, render_template
 from flask.cli import AppGroup, with_appcontext
 from flask_babel import force_locale
 
-from logbook import accounts, agencies, audit, backup, db, demo, enterprises, errors, inspections, limits, mailer
+from logbook import accounts, agencies, audit, backup, db, demo, enterprises, errors, inspections, limits, mailer, stats
 
 from . import database, now, tz
 
@@ -35,8 +35,17 @@ def init_db():
     """Create or migrate the database; safe to rerun, never drops data."""
     path = current_app.config["LOGBOOK_DATABASE"]
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    db.migrate(database())
+    migrate(database())
     click.echo(f"Database ready: {path}")
+
+
+def migrate(store):
+    """Migrate the database, and fill the supervisor's counters when they were never filled or were kept in another
+    time zone (an upgraded database, a changed LOGBOOK_TIMEZONE)."""
+    db.migrate(store)
+    if stats.counted_in(store) != str(tz()):
+        click.echo(f"Counting the inspections for the supervisor's numbers ({tz()})…")
+        click.echo(f"Counted {stats.recount(store, tz()):,} inspections.")
 
 
 @click.command("demo")
@@ -44,7 +53,7 @@ def init_db():
 def load_demo():
     """Load demo data (idempotent) and print its logins."""
     store = database()
-    db.migrate(store)
+    migrate(store)
     at = now()
     logins = demo.load(store, at.astimezone(tz()).date(), at, tz(), current_app.config["LOGBOOK_PASSWORD_HASH"])
     click.echo(f"Demo data loaded. Every demo login uses the password: {demo.PASSWORD}")

@@ -228,7 +228,7 @@ def void(inspection_id):
         flash(_("Say why the inspection is voided."), "error")
         return redirect(url_for("inspector.inspection", inspection_id=inspection_id))
     try:
-        inspections.void_inspection(database(), inspection_id, current_user.row, form.reason.data, now())
+        inspections.void_inspection(database(), inspection_id, current_user.row, form.reason.data, now(), tz())
     except errors.NotVoidable:
         flash(_("An inspection can be voided only while open, unconfirmed and within 30 minutes of being recorded."),
               "error")
