@@ -238,9 +238,16 @@ def _inspectors(db, condition, params):
                         WHERE u.role = 'inspector' AND u.active = 1 AND {condition}""", params)
 
 
-def users(db, limit=500):
-    """Users for the operator, newest first, with their agency code and enterprise name."""
-    return rows(db, """SELECT u.id, u.username, u.role, u.name, u.cert_no, u.cert_expires_on, u.email, u.active,
+def users(db, text=None, before=None, limit=50):
+    """A page of users for the operator, newest first (ids below `before`), optionally those whose username or
+    name starts with the text; with their agency code and enterprise name."""
+    text = (text or "").strip()
+    matching = """AND u.id IN (SELECT id FROM users WHERE username >= :low AND username < :high
+                               UNION SELECT id FROM users WHERE name >= :low AND name < :high)""" if text else ""
+    # a key, not an offset: the thousandth page costs what the first does
+    return rows(db, f"""SELECT u.id, u.username, u.role, u.name, u.cert_no, u.cert_expires_on, u.email, u.active,
                               a.code AS agency, e.name AS enterprise
                        FROM users u LEFT JOIN agencies a ON a.id = u.agency_id
-                       LEFT JOIN enterprises e ON e.id = u.enterprise_id ORDER BY u.id DESC LIMIT ?""", [limit])
+                       LEFT JOIN enterprises e ON e.id = u.enterprise_id WHERE u.id < :before {matching}
+                       ORDER BY u.id DESC LIMIT :limit""",
+                {"before": before or 2**63 - 1, "low": text, "high": text + "\U0010ffff", "limit": limit})

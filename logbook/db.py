@@ -286,12 +286,13 @@ UPDATE limit_rules SET active = 0 WHERE window LIKE 'days:%'
 
 @migrations()
 def m006_inspector_lookups(db):
-    """Indexes for the start form's pickers: an agency's inspectors by name, and any inspector by name or
-    certificate number as it is typed (20,000 inspectors are a normal city)."""
+    """Indexes for the start form's pickers (an agency's inspectors by name, any inspector by name or certificate
+    number as it is typed: 20,000 inspectors are a normal city) and for the operator's search of users by name."""
     _run(db, """
 CREATE INDEX users_agency_name ON users(agency_id, name) WHERE role = 'inspector';
 CREATE INDEX users_inspector_name ON users(name) WHERE role = 'inspector';
-CREATE INDEX users_inspector_cert ON users(cert_no) WHERE role = 'inspector'
+CREATE INDEX users_inspector_cert ON users(cert_no) WHERE role = 'inspector';
+CREATE INDEX users_name ON users(name)
 """)
 
 

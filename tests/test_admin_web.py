@@ -2,7 +2,7 @@
 
 import io
 
-from conftest import csrf_from, login, make_usci
+from conftest import add_user, csrf_from, login, make_usci
 
 from logbook.db import rows, value
 
@@ -93,3 +93,18 @@ def test_other_roles_get_404_on_admin_pages(client, world):
     login(client, "super")
     for path in ("/admin/", "/admin/users", "/admin/rules", "/admin/agencies", "/admin/enterprises/import"):
         assert client.get(path).status_code == 404
+
+
+def test_the_users_page_is_paged_newest_first_and_finds_users_by_username_or_name(client, store, world):
+    for n in range(60):
+        add_user(store, f"crowd{n:02d}", "inspector", agency="SCJG", name=f"群众{n:02d}")
+    login(client, "admin")
+    first = client.get("/admin/users").get_data(as_text=True)
+    assert "crowd59" in first and "crowd10" in first and "crowd09" not in first  # 50 newest
+    older = first.split('rel="next"')[0].rsplit('href="', 1)[1].split('"')[0].replace("&amp;", "&")
+    second = client.get(older).get_data(as_text=True)
+    assert "crowd09" in second and "crowd00" in second and "crowd59" not in second and "ann" in second
+    found = client.get("/admin/users?q=群众0").get_data(as_text=True)
+    assert "crowd05" in found and "crowd10" not in found
+    assert "crowd42" in client.get("/admin/users?q=crowd4").get_data(as_text=True)
+    assert "没有匹配的用户" in client.get("/admin/users?q=nobody").get_data(as_text=True)

@@ -13,6 +13,8 @@ from . import database, form_status, now, role_required, submitted
 from .forms import AgencyForm, ImportForm, ItemForm, RuleForm, SearchForm, UserForm, choices
 from .problems import problem_text
 
+PAGE_SIZE = 50  # users per page: a city has tens of thousands
+
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
@@ -146,7 +148,10 @@ def users_page():
         else:
             flash(_("User %(name)s added.", name=form.username.data), "success")
             return redirect(url_for("admin.users_page"))
-    return render_template("admin/users.html", users=accounts.users(db), form=form), form_status()
+    query, before = request.args.get("q", "")[:100], request.args.get("before", type=int)
+    found = accounts.users(db, query, before, PAGE_SIZE + 1)
+    return render_template("admin/users.html", users=found[:PAGE_SIZE], form=form, query=query,
+                           older=found[PAGE_SIZE - 1]["id"] if len(found) > PAGE_SIZE else None), form_status()
 
 
 @bp.route("/rules", methods=["GET", "POST"])
