@@ -144,8 +144,8 @@ def evaluations(db, limit=200, offset=0):
     return rows(db, """SELECT ev.inspection_id, ev.rating, ev.comment, ev.created_at, e.name AS enterprise,
         (SELECT group_concat(a.code, ', ') FROM inspection_agencies ia JOIN agencies a ON a.id = ia.agency_id
          WHERE ia.inspection_id = ev.inspection_id) AS agencies
-        FROM evaluations ev JOIN inspections i ON i.id = ev.inspection_id JOIN enterprises e ON e.id = i.enterprise_id
-        ORDER BY ev.created_at DESC, ev.id DESC LIMIT ? OFFSET ?""", [limit, offset])
+        FROM evaluations ev CROSS JOIN inspections i ON i.id = ev.inspection_id CROSS JOIN enterprises e ON e.id = i.enterprise_id
+        ORDER BY ev.id DESC LIMIT ? OFFSET ?""", [limit, offset])  # the newest ratings first, then their inspections
 
 
 def agency_rating(db, agency_code):
@@ -187,12 +187,13 @@ def complaints_of(db, enterprise_id):
 
 def complaints(db, status=None, limit=200, offset=0):
     """Complaints for the supervisor, optionally of one status, newest first."""
-    sql = """SELECT c.*, e.name AS enterprise, e.usci FROM complaints c JOIN enterprises e ON e.id = c.enterprise_id"""
-    params = []
-    if status:
-        sql += " WHERE c.status = ?"
-        params.append(status)
-    return rows(db, sql + " ORDER BY c.created_at DESC, c.id DESC LIMIT ? OFFSET ?", params + [limit, offset])
+    # CROSS JOIN keeps complaints the outer loop whatever the planner's statistics say: a page of complaints, then
+    # their enterprises by key (never the other way round, over millions of enterprises)
+    sql = """SELECT c.*, e.name AS enterprise, e.usci FROM complaints c CROSS JOIN enterprises e ON e.id = c.enterprise_id"""
+    if status:  # complaints_status holds (status, created_at) in order
+        return rows(db, sql + " WHERE c.status = ? ORDER BY c.created_at DESC, c.id DESC LIMIT ? OFFSET ?",
+                    [status, limit, offset])
+    return rows(db, sql + " ORDER BY c.id DESC LIMIT ? OFFSET ?", [limit, offset])  # ids grow with created_at
 
 
 def complaint_count(db, status=None):
