@@ -25,6 +25,7 @@ def connect(path, synchronous="FULL"):
     if synchronous not in ("FULL", "NORMAL"):
         raise ValueError("synchronous must be FULL or NORMAL")
     conn = sqlite3.connect(path, timeout=10)  # timeout = busy_timeout: writers queue instead of failing
+    conn.create_function("name_grams", 1, name_grams, deterministic=True)  # the name index's triggers call it
     db = Database(conn)
     db.execute("PRAGMA foreign_keys = ON")
     db.execute(f"PRAGMA synchronous = {synchronous}")
@@ -32,6 +33,14 @@ def connect(path, synchronous="FULL"):
     # the journal head) are then copied into the database once per thousand scans, not once per eighty
     db.execute("PRAGMA wal_autocheckpoint = 10000")
     return db
+
+
+def name_grams(name):
+    """The pairs of neighbouring characters of a name, as the full-text index of names holds them: '株洲机械' ->
+    '株洲 洲机 机械'. Any text of two or more characters inside a name contains one of its pairs, whatever the
+    script; SQLite's own trigram tokenizer cannot find two characters, and most Chinese searches are two."""
+    text = "".join((name or "").lower().split())
+    return " ".join(text[i:i + 2] for i in range(len(text) - 1)) or text
 
 
 def for_thread(path, synchronous="FULL"):
@@ -313,4 +322,20 @@ CREATE TABLE enterprise_counts (
 CREATE INDEX enterprise_counts_most ON enterprise_counts(year, inspections);
 CREATE TABLE counts_state (id INTEGER PRIMARY KEY CHECK (id = 1), tz TEXT);
 INSERT INTO counts_state (id, tz) VALUES (1, NULL)
+""")
+
+
+@migrations()
+def m008_name_search(db):
+    """A full-text index of enterprise names by pairs of characters (name_grams), kept by triggers, so finding a
+    firm by part of its name reads a few index pages instead of 4 million names."""
+    _run(db, """
+CREATE VIRTUAL TABLE enterprise_names USING fts5(grams, detail = 'none');
+INSERT INTO enterprise_names (rowid, grams) SELECT id, name_grams(name) FROM enterprises;
+CREATE TRIGGER enterprise_names_insert AFTER INSERT ON enterprises BEGIN
+  INSERT INTO enterprise_names (rowid, grams) VALUES (new.id, name_grams(new.name)); END;
+CREATE TRIGGER enterprise_names_update AFTER UPDATE OF name ON enterprises BEGIN
+  UPDATE enterprise_names SET grams = name_grams(new.name) WHERE rowid = new.id; END;
+CREATE TRIGGER enterprise_names_delete AFTER DELETE ON enterprises BEGIN
+  DELETE FROM enterprise_names WHERE rowid = old.id; END
 """)

@@ -22,7 +22,10 @@
     text.textContent = option.label;
     detail.className = "muted";
     detail.textContent = (option.agency !== own && option.agency_name ? option.agency_name + " · " : "") + option.detail;
-    label.append(box, " ", text, " ", detail);
+    var both = document.createElement("span");
+    both.append(text);
+    if (detail.textContent) both.append(" ", detail);
+    label.append(box, both);
     li.append(label);
     return li;
   }

@@ -18,6 +18,34 @@ def test_part_of_a_name_finds_the_enterprise(store):
 
 def test_wildcards_in_the_text_are_taken_literally(store):
     add_enterprise(store, name="百分百公司")
+    add_enterprise(store, name="1000满意公司")
     percent = add_enterprise(store, name="100%满意公司")
-    assert [e["id"] for e in enterprises.search(store, "%")] == [percent["id"]]
-    assert enterprises.search(store, "_") == []
+    assert [e["id"] for e in enterprises.search(store, "0%满")] == [percent["id"]]
+    assert enterprises.search(store, "0_满") == []
+    assert enterprises.search(store, "%") == enterprises.search(store, "“”") == []  # punctuation alone finds nothing
+
+
+def test_any_two_characters_of_a_name_find_it_wherever_they_are(store):
+    first = add_enterprise(store, name="株洲星辰餐饮店")
+    second = add_enterprise(store, name="长沙星辰 Foods 有限公司")
+    add_enterprise(store, name="星城餐饮")
+    assert {e["id"] for e in enterprises.search(store, "星辰")} == {first["id"], second["id"]}
+    assert [e["id"] for e in enterprises.search(store, "饮店")] == [first["id"]]  # the last two characters
+    assert [e["id"] for e in enterprises.search(store, "foods")] == [second["id"]]  # any case
+    assert [e["id"] for e in enterprises.search(store, "辰餐饮")] == [first["id"]]
+    assert enterprises.search(store, "辰饮") == []  # both pairs' characters are there, but not side by side
+
+
+def test_one_character_finds_the_names_with_it(store):
+    found = add_enterprise(store, name="株洲星辰餐饮店")
+    add_enterprise(store, name="别的公司")
+    assert [e["id"] for e in enterprises.search(store, "辰")] == [found["id"]]
+
+
+def test_the_name_index_follows_renames_and_imports(store):
+    found = add_enterprise(store, name="旧名字公司")
+    store.execute("UPDATE enterprises SET name = '新名字公司' WHERE id = ?", [found["id"]])
+    assert enterprises.search(store, "旧名") == []
+    assert [e["id"] for e in enterprises.search(store, "新名")] == [found["id"]]
+    enterprises.import_enterprises(store, enterprises.parse_csv(f"usci,name\n{found['usci']},再改的公司\n"))
+    assert [e["id"] for e in enterprises.search(store, "再改")] == [found["id"]]

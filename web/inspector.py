@@ -16,7 +16,9 @@ from .problems import problem_text
 bp = Blueprint("inspector", __name__, url_prefix="/inspector")
 
 
-PICKED = 6  # suggestions shown per picker: one thumb's reach, whatever the size of the city
+# suggestions per picker: what fits one phone screen with the start button, whatever the size of the city
+PICKED_PEOPLE, PICKED_ITEMS = 6, 4  # names take half a row, item names a whole one
+PICKERS = ("inspectors", "items")
 
 
 def start_form(db, data=None):
@@ -28,18 +30,17 @@ def start_form(db, data=None):
         form.agencies.data = [current_user.agency]
     form.inspectors.choices = form.items.choices = []
     user, data = current_user.row, data or {}
-    find = data.get("find")
-    query = (data.get(f"q_{find}") or "")[:100] if find in ("inspectors", "items") else ""
+    # either Find button (or Enter in any field, which presses the first) searches every box with text in it
+    query = {name: (data.get(f"q_{name}") or "").strip()[:100] if data.get("find") else "" for name in PICKERS}
     people = accounts.inspectors_named(db, form.inspectors.data or [])
     form.taking_part = taking_part = participating(form.agencies.data, people)
     form.pickers = {
-        "inspectors": picker(form.inspectors.data, people + accounts.colleagues(db, user, PICKED),
-                             accounts.find_inspectors(db, query, user["id"]) if find == "inspectors" else [],
-                             person_option, query if find == "inspectors" else ""),
+        "inspectors": picker(form.inspectors.data, people + accounts.colleagues(db, user, PICKED_PEOPLE),
+                             accounts.find_inspectors(db, query["inspectors"], user["id"]), person_option,
+                             query["inspectors"]),
         "items": picker(form.items.data, agencies.items_coded(db, form.items.data or [])
-                        + agencies.item_suggestions(db, user["id"], taking_part, PICKED),
-                        agencies.find_items(db, taking_part, query) if find == "items" else [],
-                        item_option, query if find == "items" else ""),
+                        + agencies.item_suggestions(db, user["id"], taking_part, PICKED_ITEMS),
+                        agencies.find_items(db, taking_part, query["items"]), item_option, query["items"]),
     }
     return form
 
@@ -69,7 +70,7 @@ def person_option(u):
 
 def item_option(i):
     """How an item reads in a picker."""
-    return {"value": i["code"], "label": i["name"], "detail": i["code"], "agency": i["agency"], "agency_name": ""}
+    return {"value": i["code"], "label": i["name"], "detail": "", "agency": i["agency"], "agency_name": ""}
 
 
 def render_scan(enterprise, entry, token=None, form=None, problems=None, message=None, status=200):
