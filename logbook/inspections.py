@@ -111,19 +111,23 @@ def inspection_for(db, inspection_id, user, may="see"):
     return found
 
 
-def year_of_records(db, enterprise, year, now, tz, counted_kinds=rules.COUNTED_KINDS):
-    """An enterprise's calendar year: its quota meter (as of now, or the year's last second) and every inspection."""
+def year_of_records(db, enterprise, year, now, tz, counted_kinds=rules.COUNTED_KINDS, limit=-1, offset=0):
+    """An enterprise's calendar year: its quota meter (as of now, or the year's last second), how many inspections
+    were recorded, and those inspections, newest first (all of them, or a page of `limit` after `offset`)."""
     start, end = rules.year_bounds(year, tz)
+    span = [enterprise["id"], now_text(start), now_text(end)]
     return {"enterprise": enterprise, "year": year,
             "quota": quota(db, enterprise, min(now, end - timedelta(seconds=1)), tz, counted_kinds),
-            "inspections": inspections_between(db, enterprise["id"], start, end)}
+            "recorded": value(db, "SELECT count(*) FROM inspections WHERE enterprise_id = ? AND started_at >= ? "
+                                  "AND started_at < ?", span),
+            "inspections": inspections_between(db, enterprise["id"], start, end, limit, offset)}
 
 
-def inspections_between(db, enterprise_id, start, end):
-    """All inspections of an enterprise started in [start, end), newest first, voided included."""
+def inspections_between(db, enterprise_id, start, end, limit=-1, offset=0):
+    """The inspections of an enterprise started in [start, end), newest first, voided included (all, or a page)."""
     ids = [r["id"] for r in rows(db, """SELECT id FROM inspections WHERE enterprise_id = ?
-        AND started_at >= ? AND started_at < ? ORDER BY started_at DESC, id DESC""",
-        [enterprise_id, now_text(start), now_text(end)])]
+        AND started_at >= ? AND started_at < ? ORDER BY started_at DESC, id DESC LIMIT ? OFFSET ?""",
+        [enterprise_id, now_text(start), now_text(end), limit, offset])]
     return inspections_by_ids(db, ids)
 
 

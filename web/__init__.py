@@ -162,3 +162,12 @@ def chosen_year():
     this_year = now().astimezone(tz()).year
     year = request.args.get("year", type=int) or this_year
     return year if 2000 <= year <= this_year else this_year
+
+
+RECORDS_PAGE = 20  # an enterprise's inspections per page: a gas company is inspected 170 times a year
+
+
+def current_page():
+    """The page number asked for in ?page=, 1 by default."""
+    page = request.args.get("page", type=int) or 1
+    return page if 1 <= page <= 100_000 else 1

@@ -7,9 +7,11 @@ from flask_login import current_user
 from logbook import enterprises, errors, exports, feedback, inbox, inspections, rules
 
 from . import (
+    RECORDS_PAGE,
     chosen_year,
     counted_kinds,
     csv_download,
+    current_page,
     database,
     form_status,
     inspection_or_404,
@@ -38,10 +40,13 @@ def home():
     """All inspections of the firm's enterprise in a year, newest first, with the quota meter."""
     db = database()
     enterprise = enterprises.by_id(db, current_user.enterprise_id)
-    year = inspections.year_of_records(db, enterprise, chosen_year(), now(), tz(), counted_kinds())
+    page = current_page()
+    year = inspections.year_of_records(db, enterprise, chosen_year(), now(), tz(), counted_kinds(), RECORDS_PAGE,
+                                       (page - 1) * RECORDS_PAGE)
     return render_template("firm/home.html", enterprise=enterprise, year=year["year"],
                            this_year=now().astimezone(tz()).year, quota=year["quota"], records=year["inspections"],
-                           rated=feedback.rated_ids(db, [r["id"] for r in year["inspections"]]))
+                           rated=feedback.rated_ids(db, [r["id"] for r in year["inspections"]]), page=page,
+                           more=year["recorded"] > page * RECORDS_PAGE)
 
 
 def render_inspection(found, confirm_form=None, rating_form=None, status=200):

@@ -9,7 +9,7 @@ from flask_login import current_user
 from logbook import accounts, agencies, enterprises, errors, feedback, inspections, qr, rules
 from logbook.db import parse_time
 
-from . import counted_kinds, database, inspection_or_404, now, role_required, tz
+from . import RECORDS_PAGE, counted_kinds, current_page, database, inspection_or_404, now, role_required, tz
 from .forms import CloseForm, SearchForm, StartForm, VoidForm, choices
 from .problems import problem_text
 
@@ -75,12 +75,14 @@ def item_option(i):
 
 def render_scan(enterprise, entry, token=None, form=None, problems=None, message=None, status=200):
     """The one-screen scan page: who the firm is, the quota meter, this year's inspections, the start form."""
-    db = database()
-    at = now()
-    year = inspections.year_of_records(db, enterprise, at.astimezone(tz()).year, at, tz(), counted_kinds())
+    db, at = database(), now()
+    page = current_page() if request.method == "GET" else 1
+    year = inspections.year_of_records(db, enterprise, at.astimezone(tz()).year, at, tz(), counted_kinds(),
+                                       RECORDS_PAGE, (page - 1) * RECORDS_PAGE)
     return render_template(
         "inspector/scan.html", enterprise=enterprise, entry=entry, token=token, quota=year["quota"],
-        recent=year["inspections"], form=form or start_form(db), problems=problems or {}, message=message), status
+        recent=year["inspections"], page=page, more=year["recorded"] > page * RECORDS_PAGE,
+        form=form or start_form(db), problems=problems or {}, message=message), status
 
 
 @bp.route("/")

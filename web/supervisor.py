@@ -10,6 +10,7 @@ from . import (
     chosen_year,
     counted_kinds,
     csv_download,
+    current_page,
     database,
     form_status,
     inspection_or_404,
@@ -23,12 +24,6 @@ from .problems import problem_text
 
 bp = Blueprint("supervisor", __name__, url_prefix="/supervisor")
 PAGE_SIZE = 50
-
-
-def current_page():
-    """The page number asked for in ?page=, 1 by default."""
-    page = request.args.get("page", type=int) or 1
-    return page if 1 <= page <= 100_000 else 1
 
 
 @bp.route("/")
@@ -106,9 +101,12 @@ def enterprise(enterprise_id):
         found = enterprises.enterprise_for(db, enterprise_id, current_user.row)
     except errors.NotFound:
         abort(404)
-    year = inspections.year_of_records(db, found, chosen_year(), now(), tz(), counted_kinds())
+    page = current_page()
+    year = inspections.year_of_records(db, found, chosen_year(), now(), tz(), counted_kinds(), PAGE_SIZE,
+                                       (page - 1) * PAGE_SIZE)
     return render_template("supervisor/enterprise.html", enterprise=found, year=year["year"],
-                           this_year=now().astimezone(tz()).year, quota=year["quota"], records=year["inspections"])
+                           this_year=now().astimezone(tz()).year, quota=year["quota"], records=year["inspections"],
+                           page=page, more=year["recorded"] > page * PAGE_SIZE)
 
 
 @bp.route("/inspections/<int:inspection_id>")
