@@ -46,6 +46,12 @@ def items(db, agency_codes=None):
     return rows(db, sql + " ORDER BY a.code, i.code", params)
 
 
+def item_counts(db):
+    """How many active items each agency has, by agency code."""
+    return {r["code"]: r["n"] for r in rows(db, """SELECT a.code, count(*) AS n FROM items i
+        JOIN agencies a ON a.id = i.agency_id WHERE i.active = 1 GROUP BY a.code""")}
+
+
 def item_suggestions(db, user_id, agency_codes, limit=6):
     """Items of the agencies for the start form: those the user checked lately first, then by code."""
     if not agency_codes:

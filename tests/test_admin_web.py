@@ -108,3 +108,12 @@ def test_the_users_page_is_paged_newest_first_and_finds_users_by_username_or_nam
     assert "crowd05" in found and "crowd10" not in found
     assert "crowd42" in client.get("/admin/users?q=crowd4").get_data(as_text=True)
     assert "没有匹配的用户" in client.get("/admin/users?q=nobody").get_data(as_text=True)
+
+
+def test_the_agencies_page_lists_agencies_with_their_item_counts_and_one_agencys_items_on_demand(client, world):
+    admin(client, "/admin/agencies")
+    page = client.get("/admin/agencies").get_data(as_text=True)
+    assert "市场监督管理局" in page and "/admin/agencies?agency=SCJG#items" in page
+    assert "食品经营许可检查" not in page  # 900 items of a city are not one page
+    items = client.get("/admin/agencies?agency=SCJG").get_data(as_text=True)
+    assert "食品经营许可检查" in items and "特种设备检查" in items and "安全生产责任制" not in items

@@ -125,7 +125,10 @@ def agencies_page():
         else:
             flash(_("Saved."), "success")
             return redirect(url_for("admin.agencies_page"))
-    return render_template("admin/agencies.html", agencies=agencies.agencies(db), items=agencies.items(db),
+    listed = agencies.agencies(db)
+    shown = next((a for a in listed if a["code"] == request.args.get("agency")), None)
+    return render_template("admin/agencies.html", agencies=listed, counts=agencies.item_counts(db), shown=shown,
+                           items=agencies.items(db, [shown["code"]]) if shown else [],
                            agency_form=agency_form, item_form=item_form), form_status()
 
 
