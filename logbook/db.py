@@ -339,3 +339,16 @@ CREATE TRIGGER enterprise_names_update AFTER UPDATE OF name ON enterprises BEGIN
 CREATE TRIGGER enterprise_names_delete AFTER DELETE ON enterprises BEGIN
   DELETE FROM enterprise_names WHERE rowid = old.id; END
 """)
+
+
+@migrations()
+def m009_agency_ratings(db):
+    """Each agency's number and sum of ratings, kept by every evaluation: the average an inspector sees on the home
+    page no longer reads every rated inspection of the agency."""
+    _run(db, """
+CREATE TABLE agency_ratings (
+  agency_id INTEGER PRIMARY KEY REFERENCES agencies(id), ratings INTEGER NOT NULL, total INTEGER NOT NULL);
+INSERT INTO agency_ratings (agency_id, ratings, total)
+  SELECT ia.agency_id, count(*), sum(ev.rating) FROM evaluations ev
+  JOIN inspection_agencies ia ON ia.inspection_id = ev.inspection_id GROUP BY ia.agency_id
+""")

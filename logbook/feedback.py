@@ -131,6 +131,9 @@ def evaluate(db, inspection_id, user, rating, comment, now):
         cursor = db.execute("INSERT INTO evaluations (inspection_id, user_id, rating, comment, created_at) "
                             "VALUES (?, ?, ?, ?, ?)",
                             [inspection_id, user["id"], rating, (comment or "").strip() or None, now_text(now)])
+        db.execute("""INSERT INTO agency_ratings (agency_id, ratings, total)
+            SELECT agency_id, 1, ? FROM inspection_agencies WHERE inspection_id = ? ON CONFLICT (agency_id)
+            DO UPDATE SET ratings = ratings + 1, total = total + excluded.total""", [rating, inspection_id])
     return cursor.lastrowid
 
 
@@ -150,9 +153,10 @@ def evaluations(db, limit=200, offset=0):
 
 def agency_rating(db, agency_code):
     """(average, count) of an agency's ratings, or (None, count) while fewer than MIN_RATINGS exist."""
-    found = row(db, """SELECT avg(ev.rating) AS average, count(*) AS n FROM evaluations ev
-        JOIN inspection_agencies ia ON ia.inspection_id = ev.inspection_id
-        JOIN agencies a ON a.id = ia.agency_id WHERE a.code = ?""", [agency_code])
+    # a counter kept by evaluate: averaging every rating of the agency would read every inspection it ever made
+    found = row(db, """SELECT 1.0 * coalesce(sum(r.total), 0) / max(sum(r.ratings), 1) AS average,
+        coalesce(sum(r.ratings), 0) AS n FROM agency_ratings r JOIN agencies a ON a.id = r.agency_id
+        WHERE a.code = ?""", [agency_code])
     if found["n"] < MIN_RATINGS:
         return None, found["n"]
     return round(found["average"], 1), found["n"]

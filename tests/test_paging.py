@@ -3,7 +3,7 @@ inspector at its door and the supervisor, newest first, every inspection reachab
 
 import re
 
-from conftest import login, start
+from conftest import login, start, token_for
 
 
 def many_inspections(store, world, count):
@@ -54,3 +54,10 @@ def test_the_supervisor_pages_an_enterprises_year_fifty_at_a_time(client, store,
     first = client.get(f"/supervisor/enterprises/{world['enterprise']['id']}").get_data(as_text=True)
     assert len(set(shown(first))) == 50
     assert len(set(shown(client.get(older_link(first)).get_data(as_text=True)))) == 5
+
+
+def test_the_scan_api_answers_the_latest_twenty_inspections_and_the_whole_quota(client, store, world):
+    many_inspections(store, world, 25)
+    answer = client.get(f"/api/v1/scan/{world['enterprise']['qr_token']}", headers=token_for(client, "ann")).get_json()
+    assert [r["reference"] for r in answer["recent"]] == [f"投诉-{n:03d}" for n in range(24, 4, -1)]
+    assert answer["quota"]["exempt"] == 25

@@ -8,7 +8,7 @@ from webargs.flaskparser import FlaskParser
 
 from logbook import accounts, audit, enterprises, errors, inspections
 
-from . import client_address, counted_kinds, database, now, schemas, tz
+from . import RECORDS_PAGE, client_address, counted_kinds, database, now, schemas, tz
 from .errors import api_error
 
 
@@ -160,12 +160,12 @@ def revoke_token():
 @documented(401, 404)
 @blp.doc(security=AUTH)
 def scan(qr_token):
-    """What an inspector sees on scanning a firm's code: the firm, its quota and this year's inspections."""
+    """What an inspector sees on scanning a firm's code: the firm, its quota and this year's latest inspections (20)."""
     user = caller("inspector")
     db = database()
     found = enterprises.enterprise_for_code(db, qr_token)
     at = now()
-    year = inspections.year_of_records(db, found, at.astimezone(tz()).year, at, tz(), counted_kinds())
+    year = inspections.year_of_records(db, found, at.astimezone(tz()).year, at, tz(), counted_kinds(), RECORDS_PAGE)
     return {"enterprise": found, "year": year["year"], "quota": year["quota"],
             "recent": [inspection_json(r, user) for r in year["inspections"]]}
 
