@@ -101,6 +101,13 @@ def year_bounds(year, tz):
     return start, end
 
 
+def month_bounds(year, month, tz):
+    """A calendar month in the time zone, as aware UTC datetimes [start, end)."""
+    start = datetime(year, month, 1, tzinfo=tz).astimezone(UTC)
+    end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=tz).astimezone(UTC)
+    return start, end
+
+
 def window_bounds(window, at, tz):
     """The window of a rule that contains the instant `at`, as UTC datetimes [start, end)."""
     kind, days = parse_window(window)

@@ -2,8 +2,9 @@
 
 import csv
 import io
+from datetime import UTC, datetime, timedelta
 
-from conftest import add_enterprise, close, login, start
+from conftest import TZ, add_enterprise, close, login, start
 
 from logbook import exports
 
@@ -40,3 +41,26 @@ def test_other_roles_cannot_download(client, world):
     login(client, "ann")
     assert client.get("/supervisor/inspections.csv").status_code == 404
     assert client.get("/firm/records.csv").status_code == 404
+
+
+def test_inspections_started_in_the_same_second_are_all_exported_once_across_batches(client, store, world, monkeypatch):
+    monkeypatch.setattr(exports, "BATCH", 2)
+    at = datetime.now(UTC).replace(microsecond=0)
+    ids = [start(store, add_enterprise(store, name=f"企业{n}"), now=at) for n in range(5)]
+    assert [int(r["id"]) for r in download(client, "super", "/supervisor/inspections.csv")] == ids
+
+
+def test_the_supervisor_downloads_one_month_a_city_year_being_too_big_for_one_request(client, store, world):
+    last_month = datetime.now(TZ).replace(day=1) - timedelta(days=1)
+    earlier = start(store, world["enterprise"], kind="complaint", reference="投诉-1",
+                    now=last_month.astimezone(UTC))
+    this_month = start(store, world["enterprise"])
+    login(client, "super")
+    year, month = datetime.now(TZ).year, datetime.now(TZ).month
+    assert [int(r["id"]) for r in download(client, "super", f"/supervisor/inspections.csv?year={year}&month={month}")
+            ] == [this_month]
+    if last_month.year == year:
+        assert [int(r["id"]) for r in download(
+            client, "super", f"/supervisor/inspections.csv?year={year}&month={last_month.month}")] == [earlier]
+    page = client.get("/supervisor/").get_data(as_text=True)
+    assert f"/supervisor/inspections.csv?year={year}&amp;month=1" in page

@@ -376,3 +376,9 @@ def _at(day, hour=12):
 ], ids=["empty", "look-back", "too-old", "late-sees-later", "later-out-of-reach", "split", "together"])
 def test_busiest_rolling_window_around_a_start(times, at, days, expected):
     assert rules.busiest_window(times, at, days) == expected
+
+
+def test_a_month_runs_from_its_first_midnight_to_the_next_months_in_local_time():
+    assert rules.month_bounds(2026, 12, SHANGHAI) == (datetime(2026, 11, 30, 16, tzinfo=UTC),
+                                                      datetime(2026, 12, 31, 16, tzinfo=UTC))
+    assert rules.month_bounds(2027, 2, SHANGHAI)[1] == datetime(2027, 2, 28, 16, tzinfo=UTC)

@@ -124,7 +124,11 @@ def inspection(inspection_id):
 @bp.route("/inspections.csv")
 @role_required("supervisor")
 def inspections_csv():
-    """Every inspection of a year as a CSV file, streamed, for analysis in a spreadsheet."""
-    year = chosen_year()
+    """Every inspection of a year, or of one month of it (?month=1-12: a big city's year is millions of rows, more
+    than one request should carry), as a CSV file, streamed, for analysis in a spreadsheet."""
+    year, month = chosen_year(), request.args.get("month", type=int)
+    if month in range(1, 13):
+        start, end = rules.month_bounds(year, month, tz())
+        return csv_download(exports.inspections_csv(database(), start, end), f"inspections-{year}-{month:02d}.csv")
     start, end = rules.year_bounds(year, tz())
     return csv_download(exports.inspections_csv(database(), start, end), f"inspections-{year}.csv")
