@@ -12,6 +12,7 @@ from . import journal
 from .db import rows, value
 
 BATCH = 1000
+MAX_PROBLEMS = 1000  # listed; a database copied in without its journal would otherwise list millions
 # inspection columns whose stored value must match the journal's replay
 CHECKED = ("status", "kind", "counted", "entry", "late", "started_at", "recorded_at", "recorded_by", "reference",
            "reason", "recheck_of", "lat", "lon", "closed_at", "result", "findings", "rectify_by", "voided_at",
@@ -131,7 +132,7 @@ def _check_inspections(db, problems):
 def verify_journal(db, published_head=None):
     """Check chain, head, inspections and links, and that the chain still extends `published_head` when given;
     return {ok, entries, head, problems, inspections}."""
-    problems = []
+    problems = _Problems()
     count, last_hash, passed = _check_chain(db, published_head, problems)
     stored_head = head(db)
     if stored_head["seq"] != count or stored_head["hash"] != last_hash:
@@ -141,4 +142,17 @@ def verify_journal(db, published_head=None):
     checked = _check_inspections(db, problems)
     if value(db, "SELECT count(*) FROM journal") != count and not any("broken" in p for p in problems):
         problems.append("the journal has entries outside its chain")
-    return {"ok": not problems, "entries": count, "head": last_hash, "problems": problems, "inspections": checked}
+    shown = list(problems) + ([f"… and {problems.more:,} more problems"] if problems.more else [])
+    return {"ok": not problems, "entries": count, "head": last_hash, "problems": shown, "inspections": checked}
+
+
+class _Problems(list):
+    """The first MAX_PROBLEMS problems, and how many more there were: memory stays bounded whatever is wrong."""
+
+    more = 0
+
+    def append(self, problem):
+        if len(self) < MAX_PROBLEMS:
+            super().append(problem)
+        else:
+            self.more += 1

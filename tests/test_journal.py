@@ -3,6 +3,7 @@
 from zoneinfo import ZoneInfo
 
 import pytest
+from conftest import start
 
 from logbook import accounts, audit, inspections, journal
 from logbook.db import immediate
@@ -185,3 +186,14 @@ def test_verify_names_the_first_edited_entry(store, journal_world):
     status = audit.verify_journal(store)
     assert (status["ok"], status["entries"]) == (False, 1)
     assert status["problems"][0].startswith("entry 2:")
+
+
+def test_the_list_of_problems_stays_bounded_whatever_is_wrong(store, world, monkeypatch):
+    monkeypatch.setattr(audit, "MAX_PROBLEMS", 3)
+    for n in range(5):
+        start(store, world["enterprise"], kind="complaint", reference=f"投诉-{n}")
+    store.execute("UPDATE inspections SET reference = 'changed'")
+    store.conn.commit()
+    found = audit.verify_journal(store)
+    assert found["ok"] is False
+    assert len(found["problems"]) == 4 and found["problems"][-1] == "… and 2 more problems"
