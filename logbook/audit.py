@@ -9,7 +9,7 @@ replay of its own entries (read through the journal's per-inspection index).
 import json
 
 from . import journal
-from .db import rows, value
+from .db import immediate, now_text, row, rows, value
 
 BATCH = 1000
 MAX_PROBLEMS = 1000  # listed; a database copied in without its journal would otherwise list millions
@@ -47,10 +47,12 @@ def _record(entry, problems):
     return {"id": entry[0], "inspection_id": entry[1], "action": entry[2], "at": entry[3], "payload": payload}
 
 
-def _check_chain(db, published, problems):
-    """Walk the chain in order; return (entries, head hash, whether the published head was passed)."""
-    count, prev, passed = 0, journal.GENESIS, published is None
-    cursor = db.conn.execute("SELECT id, inspection_id, action, at, payload, prev_hash, hash FROM journal ORDER BY id")
+def _check_chain(db, published, problems, count=0, prev=journal.GENESIS):
+    """Walk the chain in order from the entry after `count` (whose hash is `prev`); return (entries, head hash,
+    whether the published head was passed)."""
+    passed = published is None
+    cursor = db.conn.execute("SELECT id, inspection_id, action, at, payload, prev_hash, hash FROM journal WHERE id > ? "
+                             "ORDER BY id", [count])
     for entry in cursor:
         record = _record(entry, problems)
         if entry[0] != count + 1:
@@ -68,7 +70,7 @@ STORED = """SELECT i.id, i.status, i.kind, i.counted, i.entry, i.late, i.started
     i.reference, i.reason, i.recheck_of, i.lat, i.lon, i.closed_at, i.result, i.findings, i.rectify_by, i.voided_at,
     i.void_reason, i.confirmed_at, c.username AS confirmed_by, i.confirm_code, i.journal_hash, e.usci
     FROM inspections i JOIN enterprises e ON e.id = i.enterprise_id LEFT JOIN users r ON r.id = i.recorded_by
-    LEFT JOIN users c ON c.id = i.confirmed_by WHERE i.id > ? ORDER BY i.id LIMIT ?"""
+    LEFT JOIN users c ON c.id = i.confirmed_by WHERE {where}"""
 
 
 def _links(db, ids):
@@ -105,28 +107,42 @@ def _check_inspections(db, problems):
     """Compare every inspection, batch by batch, with its journal's replay; return how many were checked."""
     last, checked = 0, 0
     while True:
-        batch = rows(db, STORED, [last, BATCH])
+        batch = rows(db, STORED.format(where="i.id > ? ORDER BY i.id LIMIT ?"), [last, BATCH])
         if not batch:
             break
-        ids = [b["id"] for b in batch]
-        links, replayed = _links(db, ids), _replays(db, ids, problems)
-        for found in batch:
-            expected = replayed.get(found["id"])
-            if expected is None:
-                problems.append(f"inspection {found['id']}: has no journal entries")
-                continue
-            stored = _stored(found, links[found["id"]])
-            changed = [c for c in CHECKED if c in expected and stored[c] != expected[c]]
-            if changed:
-                problems.append(f"inspection {found['id']}: {', '.join(changed)} differ from the journal")
-            if stored["journal_hash"] != expected["hash_of_last"]:
-                problems.append(f"inspection {found['id']}: its journal stamp is not its last entry")
+        _compare(db, batch, problems)
         checked += len(batch)
-        last = ids[-1]
+        last = batch[-1]["id"]
     for (orphan,) in db.conn.execute("""SELECT DISTINCT j.inspection_id FROM journal j
                                         WHERE NOT EXISTS (SELECT 1 FROM inspections i WHERE i.id = j.inspection_id)"""):
         problems.append(f"inspection {orphan}: in the journal but deleted")
     return checked
+
+
+def _check_some(db, ids, problems):
+    """Compare the inspections with these ids with their journal's replay (those deleted are problems too)."""
+    for at in range(0, len(ids), BATCH):
+        part = ids[at:at + BATCH]
+        batch = rows(db, STORED.format(where=f"i.id IN ({','.join('?' * len(part))})"), part)
+        _compare(db, batch, problems)
+        for gone in set(part) - {b["id"] for b in batch}:
+            problems.append(f"inspection {gone}: in the journal but deleted")
+
+
+def _compare(db, batch, problems):
+    ids = [b["id"] for b in batch]
+    links, replayed = _links(db, ids), _replays(db, ids, problems)
+    for found in batch:
+        expected = replayed.get(found["id"])
+        if expected is None:
+            problems.append(f"inspection {found['id']}: has no journal entries")
+            continue
+        stored = _stored(found, links[found["id"]])
+        changed = [c for c in CHECKED if c in expected and stored[c] != expected[c]]
+        if changed:
+            problems.append(f"inspection {found['id']}: {', '.join(changed)} differ from the journal")
+        if stored["journal_hash"] != expected["hash_of_last"]:
+            problems.append(f"inspection {found['id']}: its journal stamp is not its last entry")
 
 
 def verify_journal(db, published_head=None):
@@ -142,8 +158,46 @@ def verify_journal(db, published_head=None):
     checked = _check_inspections(db, problems)
     if value(db, "SELECT count(*) FROM journal") != count and not any("broken" in p for p in problems):
         problems.append("the journal has entries outside its chain")
+    return _result(problems, count, last_hash, inspections=checked)
+
+
+def _result(problems, count, last_hash, **more):
     shown = list(problems) + ([f"… and {problems.more:,} more problems"] if problems.more else [])
-    return {"ok": not problems, "entries": count, "head": last_hash, "problems": shown, "inspections": checked}
+    return {"ok": not problems, "entries": count, "head": last_hash, "problems": shown} | more
+
+
+def record_check(db, result, now, full):
+    """Remember a verification's outcome: the next quick check goes on from where it ended."""
+    with immediate(db):
+        db.execute("INSERT INTO journal_checks (checked_at, entries, head, ok, full) VALUES (?, ?, ?, ?, ?)",
+                   [now_text(now), result["entries"], result["head"], int(result["ok"]), int(full)])
+
+
+def verify_since_last_check(db, now):
+    """What the supervisor's API answers, in time that does not grow with the journal: the outcome of the last check
+    carried on over the entries written since (their chain, the head, and the inspections they touched). Only a full
+    check (`flask journal verify`, nightly) re-reads older entries; the first check ever is a full one."""
+    last = row(db, "SELECT entries, head, ok FROM journal_checks ORDER BY id DESC LIMIT 1")
+    full_at = value(db, "SELECT checked_at FROM journal_checks WHERE full = 1 ORDER BY id DESC LIMIT 1")
+    if last is None:
+        result = verify_journal(db)
+        record_check(db, result, now, full=True)
+        return result | {"verified_in_full_at": now_text(now), "since": 0}
+    problems = _Problems()
+    if last["entries"] and value(db, "SELECT hash FROM journal WHERE id = ?", [last["entries"]]) != last["head"]:
+        problems.append(f"entry {last['entries']}: changed since the last check (the chain was rewritten)")
+    count, last_hash, _ = _check_chain(db, None, problems, last["entries"], last["head"])
+    stored_head = head(db)
+    if stored_head["seq"] != count or stored_head["hash"] != last_hash:
+        problems.append("the journal's head does not match its last entry: entries were removed or added behind its back")
+    touched = [r[0] for r in db.conn.execute("SELECT DISTINCT inspection_id FROM journal WHERE id > ?",
+                                              [last["entries"]])]
+    _check_some(db, touched, problems)
+    if not last["ok"]:
+        problems.append("the last check found the journal broken; run `flask journal verify`")
+    result = _result(problems, count, last_hash, inspections=len(touched))
+    record_check(db, result, now, full=False)
+    return result | {"verified_in_full_at": full_at, "since": last["entries"]}
 
 
 class _Problems(list):

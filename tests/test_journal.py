@@ -197,3 +197,50 @@ def test_the_list_of_problems_stays_bounded_whatever_is_wrong(store, world, monk
     found = audit.verify_journal(store)
     assert found["ok"] is False
     assert len(found["problems"]) == 4 and found["problems"][-1] == "… and 2 more problems"
+
+
+# ---- the supervisor's quick check ----------------------------------------------------------------------
+
+def quick(store):
+    return audit.verify_since_last_check(store, utcnow())
+
+
+def test_the_first_quick_check_is_a_full_one_and_later_ones_read_only_the_entries_since(store, world):
+    start(store, world["enterprise"])
+    first = quick(store)
+    assert (first["ok"], first["entries"], first["since"]) == (True, 1, 0)
+    start(store, world["enterprise"], kind="complaint", reference="投诉-9")
+    later = quick(store)
+    assert (later["ok"], later["entries"], later["since"], later["inspections"]) == (True, 2, 1, 1)
+    assert later["verified_in_full_at"] == first["verified_in_full_at"]
+    assert later["head"] == audit.head(store)["hash"]
+
+
+def test_the_quick_check_catches_a_changed_inspection_written_since_the_last_check(store, world):
+    start(store, world["enterprise"])
+    quick(store)
+    second = start(store, world["enterprise"], kind="complaint", reference="投诉-9")
+    store.execute("UPDATE inspections SET reference = '改过的' WHERE id = ?", [second])
+    store.conn.commit()
+    found = quick(store)
+    assert found["ok"] is False and f"inspection {second}: reference differ from the journal" in found["problems"]
+
+
+def test_a_rewritten_chain_at_the_last_checked_entry_is_caught(store, world):
+    start(store, world["enterprise"])
+    quick(store)
+    store.execute("UPDATE journal SET hash = ? WHERE id = 1", ["f" * 64])
+    store.conn.commit()
+    assert quick(store)["ok"] is False
+
+
+def test_an_old_entry_edited_after_a_check_is_found_by_the_nightly_full_check_and_then_reported_by_every_quick_one(
+        app, store, world):
+    first = start(store, world["enterprise"])
+    quick(store)
+    store.execute("UPDATE inspections SET reference = '改过的' WHERE id = ?", [first])
+    store.conn.commit()
+    assert quick(store)["ok"] is True  # the quick check does not re-read what it checked before: the full one does
+    assert app.test_cli_runner().invoke(args=["journal", "verify"]).exit_code == 1
+    after = quick(store)
+    assert after["ok"] is False and "the last check found the journal broken" in after["problems"][-1]

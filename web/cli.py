@@ -189,6 +189,7 @@ def journal_verify(published):
     if published is not None and not (len(published) == 64 and all(c in "0123456789abcdef" for c in published)):
         fail("--head is a journal hash: 64 lower-case hexadecimal characters")
     status = audit.verify_journal(database(), published)
+    audit.record_check(database(), status, now(), full=True)
     if status["ok"]:
         click.echo(f"Journal intact: {status['entries']} entries, head {status['head']}")  # record the head elsewhere too
         return

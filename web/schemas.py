@@ -159,6 +159,9 @@ class JournalStatus(ma.Schema):
     entries = fields.Integer()
     head = fields.String()
     problems = fields.List(fields.String(), metadata={"description": "what is wrong, when ok is false"})
+    verified_in_full_at = fields.String(allow_none=True, metadata={
+        "description": "when `flask journal verify` last re-read every entry (this answer covers the entries since)"})
+    since = fields.Integer(metadata={"description": "the entries this answer checked come after this one"})
 
 
 class ErrorBody(ma.Schema):
