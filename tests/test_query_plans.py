@@ -91,7 +91,7 @@ PAGES = [
     "/supervisor/enterprises?q={name_part}", "/supervisor/enterprises?q={usci_prefix}",
     "/supervisor/enterprises/{busiest_id}", "/supervisor/enterprises/{typical_id}?year={last_year}",
     "/supervisor/inspections/{closed_id}", "/supervisor/inspections/{typical_inspection_id}",
-    "/supervisor/inspections.csv",
+    "/supervisor/inspections.csv", "/supervisor/inspections.csv?year={last_year}&month=6",
     # admin (the poster and QR codes are the firm's too)
     "/admin/", "/admin/?q={name_part}", "/admin/?q={usci_prefix}", "/admin/enterprises/import",
     "/admin/enterprises/{busiest_id}/poster", "/admin/enterprises/{busiest_id}/qr.svg",
@@ -101,7 +101,8 @@ PAGES = [
     "/api/v1/inspections/{closed_id}", "/api/v1/inspections/{open_id}",
     "/api/v1/firm/inspections", "/api/v1/firm/inspections?year={last_year}", "/api/v1/complaints",
     "/api/v1/stats", "/api/v1/stats?year={last_year}",
-    "/api/v1/journal/verify",  # reads the whole journal (not a table this test watches) and every inspection by id
+    # the first check ever reads the whole journal; the next carries it on over the entries written since
+    "/api/v1/journal/verify", "/api/v1/journal/verify?again=1",
 ]
 
 # The inspector's scan page, reached by scanning and by manual entry, for the busiest and a typical firm.
@@ -114,7 +115,8 @@ EXPORTS = {
     "/firm/records.csv": "the firm's whole year of inspections as CSV (the busiest firm: hundreds of rows)",
     "/firm/records.csv?year={last_year}": "the same for last year",
     "/supervisor/inspections.csv": "every inspection of the year in the city as CSV: a third of the table",
-    "/api/v1/journal/verify": "rehashes the whole journal and reads every journaled inspection by id",
+    "/supervisor/inspections.csv?year={last_year}&month=6": "the same for one month",
+    "/api/v1/journal/verify": "the first check ever rehashes the whole journal and reads every journaled inspection",
     "/api/v1/firm/inspections": "SPEC §5: every inspection of the firm's year, for the firm's own programs",
     "/api/v1/firm/inspections?year={last_year}": "the same for last year",
 }
