@@ -207,21 +207,26 @@ def search(db, text, limit=20):
     """Enterprises whose USCI starts with, or whose name contains, the text (manual entry, the supervisor's lookup).
 
     Text that looks like the start of a USCI (a digit, then 5+ more of its alphabet) uses the USCI index; anything
-    else the full-text index of names by character pairs (db.name_grams): every pair of the text must be in the
-    name, and the name must then really contain the text. Found in index order, shown by name.
+    else (or such text that starts no USCI) the full-text index of names by character pairs (db.name_grams): every
+    pair of the text must be in the name, and the name must then really contain the text. Found in index order,
+    shown by name. One character finds the names that start with it.
     """
     text = (text or "").strip()
     if not text:
         return []
     code = usci.normalise(text)
     if len(code) >= 6 and code[0].isdigit() and all(c in usci.ALPHABET for c in code):
-        return rows(db, f"SELECT {COLUMNS} FROM enterprises WHERE usci >= ? AND usci < ? || 'Z' ORDER BY usci LIMIT ?",
-                    [code, code, limit])
+        found = rows(db, f"SELECT {COLUMNS} FROM enterprises WHERE usci >= ? AND usci < ? || 'Z' ORDER BY usci LIMIT ?",
+                     [code, code, limit])
+        if found:
+            return found  # digits that start no USCI may still be part of a name
+    if len(text) == 1:  # one character is in too many names to search for: the names that start with it
+        return rows(db, f"SELECT {COLUMNS} FROM enterprises WHERE name >= ? AND name < ? ORDER BY name LIMIT ?",
+                    [text, text + "\U0010ffff", limit])
     pairs = [p for p in dict.fromkeys(name_grams(text).split()) if any(c.isalnum() for c in p)]
     if not pairs:  # punctuation alone: the index holds words, not signs
         return []
-    # each pair quoted as an FTS5 string; one character (no pair) matches the pairs it starts
-    match = " AND ".join('"{}"'.format(p.replace('"', '""')) for p in pairs) + ("*" if len(text) == 1 else "")
+    match = " AND ".join('"{}"'.format(p.replace('"', '""')) for p in pairs)  # each pair an FTS5 string
     like = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     found = rows(db, f"""SELECT {COLUMNS} FROM enterprise_names CROSS JOIN enterprises e ON e.id = enterprise_names.rowid
                         WHERE enterprise_names MATCH ? AND e.name LIKE ? ESCAPE '\\' LIMIT ?""",

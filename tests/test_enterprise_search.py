@@ -36,10 +36,15 @@ def test_any_two_characters_of_a_name_find_it_wherever_they_are(store):
     assert enterprises.search(store, "辰饮") == []  # both pairs' characters are there, but not side by side
 
 
-def test_one_character_finds_the_names_with_it(store):
+def test_one_character_finds_the_names_that_start_with_it(store):
     found = add_enterprise(store, name="株洲星辰餐饮店")
-    add_enterprise(store, name="别的公司")
-    assert [e["id"] for e in enterprises.search(store, "辰")] == [found["id"]]
+    add_enterprise(store, name="别的株洲公司")
+    assert [e["id"] for e in enterprises.search(store, "株")] == [found["id"]]
+
+
+def test_digits_that_start_no_usci_are_looked_for_in_names(store):
+    found = add_enterprise(store, name="第1234567号商店")
+    assert [e["id"] for e in enterprises.search(store, "1234567")] == [found["id"]]
 
 
 def test_the_name_index_follows_renames_and_imports(store):
