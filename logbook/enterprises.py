@@ -207,9 +207,9 @@ def search(db, text, limit=20):
     """Enterprises whose USCI starts with, or whose name contains, the text (manual entry, the supervisor's lookup).
 
     Text that looks like the start of a USCI (a digit, then 5+ more of its alphabet) uses the USCI index; anything
-    else (or such text that starts no USCI) the full-text index of names by character pairs (db.name_grams): every
-    pair of the text must be in the name, and the name must then really contain the text. Found in index order,
-    shown by name. One character finds the names that start with it.
+    else (or such text that starts no USCI) the full-text index of names by runs of characters (db.name_grams):
+    every triple (or, for two characters, the pair) of the text must be in the name, and the name must then really
+    contain the text. Found in index order, shown by name. One character finds the names that start with it.
     """
     text = (text or "").strip()
     if not text:
@@ -223,10 +223,11 @@ def search(db, text, limit=20):
     if len(text) == 1:  # one character is in too many names to search for: the names that start with it
         return rows(db, f"SELECT {COLUMNS} FROM enterprises WHERE name >= ? AND name < ? ORDER BY name LIMIT ?",
                     [text, text + "\U0010ffff", limit])
-    pairs = [p for p in dict.fromkeys(name_grams(text).split()) if any(c.isalnum() for c in p)]
-    if not pairs:  # punctuation alone: the index holds words, not signs
+    grams = list(dict.fromkeys(name_grams(text).split()))
+    grams = [g for g in grams if len(g) == 3] or grams  # triples when the text has them: rarer, so faster
+    if not grams or len(grams[0]) < 2:  # signs alone, or one letter among them: nothing the index can find
         return []
-    match = " AND ".join('"{}"'.format(p.replace('"', '""')) for p in pairs)  # each pair an FTS5 string
+    match = " AND ".join('"{}"'.format(g.replace('"', '""')) for g in grams)  # each an FTS5 string
     like = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     found = rows(db, f"""SELECT {COLUMNS} FROM enterprise_names CROSS JOIN enterprises e ON e.id = enterprise_names.rowid
                         WHERE enterprise_names MATCH ? AND e.name LIKE ? ESCAPE '\\' LIMIT ?""",
