@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -76,25 +77,32 @@ def server(tmp_path_factory):
     tz = ZoneInfo("Asia/Shanghai")
     demo.load(store, date.today(), datetime.now(UTC), tz, hash_method=HASH)
     store.conn.close()
+    with gunicorn(path, folder, workers=2) as url:
+        yield {"url": url, "database": path}
+
+
+@contextmanager
+def gunicorn(database, folder, workers=1):
+    """A real gunicorn serving the database at `database`, its log in `folder`; yields its base URL."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = dict(os.environ, LOGBOOK_DATABASE=path, LOGBOOK_SECRET_KEY="e2e-secret", LOGBOOK_BASE_URL=url,
+    env = dict(os.environ, LOGBOOK_DATABASE=database, LOGBOOK_SECRET_KEY="e2e-secret", LOGBOOK_BASE_URL=url,
                LOGBOOK_PASSWORD_HASH=HASH)
     log_path = folder / "gunicorn.log"
     with open(log_path, "w") as log:
-        gunicorn = subprocess.Popen(
-            [str(Path(sys.executable).parent / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}",
+        process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "gunicorn"), "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
              "--no-control-socket", "app:create_app()"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        wait_for_health(url, gunicorn, log_path)
-        yield {"url": url, "database": path}
+        wait_for_health(url, process, log_path)
+        yield url
     finally:
-        gunicorn.terminate()
+        process.terminate()
         try:
-            gunicorn.wait(timeout=10)
+            process.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            gunicorn.kill()
-            gunicorn.wait()
+            process.kill()
+            process.wait()
 
 
 @pytest.fixture

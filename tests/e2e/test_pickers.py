@@ -2,14 +2,9 @@
 agency's items are found by typing (with JavaScript) or with the Find buttons (without), the joint inspection
 is recorded with both agencies; and with a city's 20,000 inspectors the form still fits one phone screen."""
 
-import os
 import random
 import re
-import subprocess
-import sys
-from contextlib import contextmanager
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -17,7 +12,7 @@ from playwright.sync_api import expect
 from logbook import accounts, agencies, db
 from logbook.db import now_text, rows, value
 
-from .conftest import HASH, PASSWORD, PHONE, REPO, add_enterprise, free_port, log_in, wait_for_health
+from .conftest import HASH, PASSWORD, PHONE, add_enterprise, gunicorn, log_in
 
 # From the demo data: zhang.wei (张伟) is an inspector of 市场监督管理局 (SCJG); 王强 works for 应急管理局 (YJGL),
 # whose list holds 危险化学品储存检查 (YJGL-002).
@@ -205,30 +200,6 @@ def city_cert_no(n):
 
 def city_agency(n):
     return f"C{n % CITY_AGENCIES + 1:02d}"
-
-
-@contextmanager
-def gunicorn(database, folder):
-    """A gunicorn (one worker) on its own database, like the session's server but apart from it; yields its URL."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = dict(os.environ, LOGBOOK_DATABASE=database, LOGBOOK_SECRET_KEY="e2e-secret", LOGBOOK_BASE_URL=url,
-               LOGBOOK_PASSWORD_HASH=HASH)
-    log_path = folder / "gunicorn.log"
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "gunicorn"), "--workers", "1", "--bind", f"127.0.0.1:{port}",
-             "--no-control-socket", "app:create_app()"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        wait_for_health(url, process, log_path)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture(scope="module")
