@@ -1,5 +1,6 @@
 """The tamper-evident journal: the pure hash chain, and `flask journal verify` against edited databases."""
 
+import sqlite3
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -244,3 +245,14 @@ def test_an_old_entry_edited_after_a_check_is_found_by_the_nightly_full_check_an
     assert app.test_cli_runner().invoke(args=["journal", "verify"]).exit_code == 1
     after = quick(store)
     assert after["ok"] is False and "the last check found the journal broken" in after["problems"][-1]
+
+
+def test_the_nightly_check_gives_its_verdict_even_when_it_cannot_record_it(app, store, world, monkeypatch):
+    start(store, world["enterprise"])
+
+    def locked(*args, **kwargs):
+        raise sqlite3.OperationalError("database is locked")
+    monkeypatch.setattr(audit, "record_check", locked)
+    result = app.test_cli_runner().invoke(args=["journal", "verify"])
+    assert result.exit_code == 0 and "Journal intact: 1 entries" in result.output
+    assert "could not be recorded" in result.output
