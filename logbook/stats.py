@@ -51,6 +51,12 @@ def _totals(db, year):
     return found[0]
 
 
+def recorded_in(db, year):
+    """How many inspections (voided ones and service visits included) started in the local calendar year."""
+    return value(db, """SELECT coalesce(sum(inspections + voided), 0) FROM inspection_counts
+                        WHERE agency_id = ? AND day >= ? AND day < ?""", [ALL_AGENCIES, *_days(year)])
+
+
 def frequent_targets(db, year, tz, at_least=3, limit=20):
     """Enterprises with the most inspections this year (the high-frequency warning of the anchors)."""
     return rows(db, """SELECT e.id, e.name, e.usci, c.inspections AS total, c.counted

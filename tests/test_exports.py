@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from conftest import TZ, add_enterprise, close, login, start
 
 from logbook import exports
+from web import supervisor
 
 
 def download(client, username, path):
@@ -64,3 +65,16 @@ def test_the_supervisor_downloads_one_month_a_city_year_being_too_big_for_one_re
             client, "super", f"/supervisor/inspections.csv?year={year}&month={last_month.month}")] == [earlier]
     page = client.get("/supervisor/").get_data(as_text=True)
     assert f"/supervisor/inspections.csv?year={year}&amp;month=1" in page
+
+
+def test_a_year_too_big_for_one_download_is_offered_month_by_month(client, store, world, monkeypatch):
+    monkeypatch.setattr(supervisor, "CSV_YEAR_ROWS", 2)
+    for n in range(3):
+        start(store, world["enterprise"], kind="complaint", reference=f"投诉-{n}")
+    login(client, "super")
+    year = datetime.now(TZ).year
+    response = client.get(f"/supervisor/inspections.csv?year={year}")
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    page = response.get_data(as_text=True)
+    assert "年有 3 次检查" in page
+    assert f"/supervisor/inspections.csv?year={year}&amp;month=12" in page

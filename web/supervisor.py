@@ -24,6 +24,7 @@ from .problems import problem_text
 
 bp = Blueprint("supervisor", __name__, url_prefix="/supervisor")
 PAGE_SIZE = 50
+CSV_YEAR_ROWS = 300_000  # more than one request streams before a worker's timeout: such a year comes month by month
 
 
 @bp.route("/")
@@ -130,5 +131,8 @@ def inspections_csv():
     if month in range(1, 13):
         start, end = rules.month_bounds(year, month, tz())
         return csv_download(exports.inspections_csv(database(), start, end), f"inspections-{year}-{month:02d}.csv")
+    recorded = stats.recorded_in(database(), year)
+    if recorded > CSV_YEAR_ROWS:
+        return render_template("supervisor/csv_by_month.html", year=year, recorded=recorded)
     start, end = rules.year_bounds(year, tz())
     return csv_download(exports.inspections_csv(database(), start, end), f"inspections-{year}.csv")
