@@ -55,6 +55,7 @@ def create_app(test_config=None):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     app.config["LOGBOOK_TZ"] = ZoneInfo(app.config["LOGBOOK_TIMEZONE"])
     app.config["LOGBOOK_COUNTED"] = tuple(k.strip() for k in app.config["LOGBOOK_COUNTED_KINDS"].split(",") if k.strip())
+    app.config["LOGBOOK_TASKS_FOR"] = tuple(k.strip() for k in app.config["LOGBOOK_TASK_REQUIRED"].split(",") if k.strip())
 
     Babel(app, locale_selector=select_locale, timezone_selector=lambda: app.config["LOGBOOK_TIMEZONE"])
     app.before_request(web.limit_body)  # before CSRFProtect's hook, which reads the form

@@ -14,7 +14,7 @@ from . import usci
 from .db import immediate, now_text, row, rows, value
 from .errors import AccountError, Problem, TooManyAttempts
 
-ROLES = ("inspector", "firm", "supervisor", "admin")
+ROLES = ("inspector", "firm", "supervisor", "admin", "head")
 USER_COLUMNS = """u.id, u.username, u.role, u.name, u.cert_no, u.cert_expires_on, u.enterprise_id, u.active,
   u.agency_id, a.code AS agency"""
 
@@ -33,8 +33,8 @@ def prepare_user(username, password, role, name="", agency=None, cert_no=None, c
         raise AccountError(Problem("bad_role", "role must be one of {roles}", roles=", ".join(ROLES)))
     if not password or len(password) < 8:
         raise AccountError(Problem("short_password", "a password has at least 8 characters"))
-    if role == "inspector" and not agency:
-        raise AccountError(Problem("inspector_agency", "an inspector belongs to an agency (--agency CODE)"))
+    if role in ("inspector", "head") and not agency:
+        raise AccountError(Problem("inspector_agency", "an inspector or a head belongs to an agency (--agency CODE)"))
     if role == "firm" and not usci_code:
         raise AccountError(Problem("firm_enterprise", "a firm user acts for one enterprise (--usci USCI)"))
     if bool(cert_no) != bool(cert_expires_on):

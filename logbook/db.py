@@ -363,3 +363,49 @@ def m010_journal_checks(db):
     db.execute("""CREATE TABLE journal_checks (
       id INTEGER PRIMARY KEY, checked_at TEXT NOT NULL, entries INTEGER NOT NULL, head TEXT NOT NULL,
       ok INTEGER NOT NULL, full INTEGER NOT NULL)""")
+
+
+@migrations()
+def m011_tasks(db):
+    """Tasks before the door (SPEC §9): the role `head`, tasks with their inspectors, items and steps, and draws."""
+    # the role CHECK gains 'head'. SQLite cannot ALTER a CHECK; relaxing one changes nothing stored, so this is its
+    # documented procedure for such changes (writable_schema, then a new schema_version for other connections)
+    version = db.execute("PRAGMA schema_version").fetchone()[0]
+    db.execute("PRAGMA writable_schema = ON")
+    db.execute("UPDATE sqlite_master SET sql = replace(sql, ?, ?) WHERE type = 'table' AND name = 'users'",
+               ["'supervisor', 'admin')", "'supervisor', 'admin', 'head')"])
+    db.execute(f"PRAGMA schema_version = {version + 1}")
+    db.execute("PRAGMA writable_schema = OFF")
+    _run(db, """
+CREATE TABLE draws (
+  id INTEGER PRIMARY KEY, agency_id INTEGER NOT NULL REFERENCES agencies(id), drawn_by INTEGER NOT NULL REFERENCES users(id),
+  drawn_at TEXT NOT NULL, seed TEXT NOT NULL, candidates_hash TEXT NOT NULL, candidates BLOB NOT NULL,
+  count INTEGER NOT NULL, risk_level TEXT, industry TEXT, window_start TEXT NOT NULL, window_end TEXT NOT NULL,
+  result TEXT NOT NULL);
+CREATE INDEX draws_agency ON draws(agency_id, id);
+CREATE TABLE tasks (
+  id INTEGER PRIMARY KEY, agency_id INTEGER NOT NULL REFERENCES agencies(id),
+  enterprise_id INTEGER NOT NULL REFERENCES enterprises(id), kind TEXT NOT NULL,
+  window_start TEXT NOT NULL, window_end TEXT NOT NULL, reason TEXT, notice INTEGER NOT NULL DEFAULT 0,
+  source TEXT NOT NULL DEFAULT 'manual' CHECK (source IN ('manual', 'draw')), draw_id INTEGER REFERENCES draws(id),
+  status TEXT NOT NULL DEFAULT 'submitted'
+    CHECK (status IN ('submitted', 'approved', 'rejected', 'done', 'cancelled')),
+  drafted_by INTEGER NOT NULL REFERENCES users(id), drafted_at TEXT NOT NULL,
+  decided_by INTEGER REFERENCES users(id), decided_at TEXT, note TEXT,
+  inspection_id INTEGER REFERENCES inspections(id), joint_id INTEGER REFERENCES tasks(id),
+  proposed_day TEXT, proposal_answer TEXT);
+CREATE INDEX tasks_enterprise ON tasks(enterprise_id, window_start);
+CREATE INDEX tasks_agency ON tasks(agency_id, status, id);
+CREATE INDEX tasks_joint ON tasks(joint_id) WHERE joint_id IS NOT NULL;
+CREATE TABLE task_inspectors (
+  task_id INTEGER NOT NULL REFERENCES tasks(id), user_id INTEGER NOT NULL REFERENCES users(id),
+  PRIMARY KEY (task_id, user_id)) WITHOUT ROWID;
+CREATE INDEX task_inspectors_user ON task_inspectors(user_id, task_id);
+CREATE TABLE task_items (
+  task_id INTEGER NOT NULL REFERENCES tasks(id), item_id INTEGER NOT NULL REFERENCES items(id),
+  PRIMARY KEY (task_id, item_id)) WITHOUT ROWID;
+CREATE TABLE task_steps (
+  id INTEGER PRIMARY KEY, task_id INTEGER NOT NULL REFERENCES tasks(id), action TEXT NOT NULL,
+  by_user INTEGER REFERENCES users(id), at TEXT NOT NULL, note TEXT);
+CREATE INDEX task_steps_task ON task_steps(task_id, id)
+""")

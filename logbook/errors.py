@@ -76,6 +76,22 @@ class IdempotencyConflict(LogbookError):
     """The idempotency key was already used for a different request."""
 
 
+class TaskRequired(LogbookError):
+    """An approved task of the caller's agency for this enterprise, covering today, is needed first."""
+
+
+class NotSubmitted(LogbookError):
+    """Only a submitted task can be approved or rejected."""
+
+
+class TaskClosed(LogbookError):
+    """The task is done, rejected, cancelled or expired."""
+
+
+class NotMatchable(LogbookError):
+    """These tasks cannot be joined into one visit; the message says why."""
+
+
 class AccountError(LogbookError):
     """A user cannot be created or changed as asked; the message says why."""
 

@@ -6,10 +6,10 @@ Decisions come from logbook.rules; this module gathers the facts, holds the writ
 import hashlib
 import json
 import secrets
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from . import enterprises, inbox, journal, limits, rules, stats, usci
+from . import enterprises, inbox, journal, limits, rules, stats, tasks, usci
 from .audit import append_journal
 from .db import immediate, now_text, parse_time, row, rows, value
 from .errors import CertificateInvalid, IdempotencyConflict, Invalid, NotFound, NotOpen, NotVoidable, Problem, UnknownCode
@@ -31,6 +31,7 @@ class StartRequest:
     started_at: datetime | None = None
     location: dict | None = None
     idempotency_key: str | None = None
+    task_id: int | None = None  # start from this approved task: kind, items and inspectors default to its own
 
 
 # ---- reads -------------------------------------------------------------------------------------
@@ -220,6 +221,12 @@ def _facts(db, caller, request, enterprise, day, late, counted_kinds):
     item_rows = rows(db, f"""SELECT it.id, it.code, a.code AS agency FROM items it JOIN agencies a ON a.id = it.agency_id
         WHERE it.code IN ({marks}) AND it.active = 1 AND a.active = 1""", item_codes) if item_codes else []
     recheck = _recheck_target(db, request.recheck_of) if request.recheck_of is not None else None
+    since = now_text(datetime.combine(day, datetime.min.time(), UTC) - timedelta(days=365))
+    streaks = [a for a in agencies if rules.clean_streak([r["result"] for r in rows(db, """SELECT i.result
+        FROM inspections i JOIN inspection_agencies ia ON ia.inspection_id = i.id
+        WHERE i.enterprise_id = ? AND ia.agency_id = (SELECT id FROM agencies WHERE code = ?) AND i.status != 'voided'
+        AND i.kind != 'visit' AND i.started_at >= ? ORDER BY i.started_at DESC LIMIT ?""",
+        [enterprise["id"], a, since, rules.CLEAN_STREAK])])] if rules.is_counted(request.kind, counted_kinds) else []
     facts = rules.Facts(
         kind=request.kind, agencies=agencies,
         known_agencies={a["code"] for a in rows(db, "SELECT code FROM agencies WHERE active = 1")},
@@ -227,7 +234,7 @@ def _facts(db, caller, request, enterprise, day, late, counted_kinds):
         unknown_inspectors=[u for u in usernames if u not in found], items=item_codes,
         item_agencies={i["code"]: i["agency"] for i in item_rows}, reference=request.reference,
         reason=request.reason, late=late, recheck_target=recheck, enterprise_id=enterprise["id"],
-        recheck_of=request.recheck_of, day=day, counted_kinds=counted_kinds)
+        recheck_of=request.recheck_of, day=day, counted_kinds=counted_kinds, clean_streaks=streaks)
     return facts, others, item_rows
 
 
@@ -251,11 +258,12 @@ def _replayed(db, caller, request):
     return earlier["inspection_id"]
 
 
-def record_inspection(db, caller, request, now, tz, counted_kinds=rules.COUNTED_KINDS):
+def record_inspection(db, caller, request, now, tz, counted_kinds=rules.COUNTED_KINDS, task_required=()):
     """Decide and record one inspection (a StartRequest) in a single atomic step; return its id.
 
-    Raises UnknownCode, Invalid, CertificateInvalid, or rules.CapReached (after recording the refusal). With an
-    idempotency key already used by this caller for the same request, returns the inspection it recorded.
+    Raises UnknownCode, Invalid, CertificateInvalid, TaskRequired (a kind in task_required without an approved task,
+    or a task_id that cannot be started), or rules.CapReached (after recording the refusal). With an idempotency key
+    already used by this caller for the same request, returns the inspection it recorded.
     """
     replayed = _replayed(db, caller, request)
     if replayed:
@@ -265,6 +273,9 @@ def record_inspection(db, caller, request, now, tz, counted_kinds=rules.COUNTED_
     started = started.astimezone(UTC) if started.tzinfo else started.replace(tzinfo=tz).astimezone(UTC)
     late, problem = rules.lateness(started, now)
     day = started.astimezone(tz).date()
+    task = tasks.task_for_start(db, caller, request.task_id, request.kind, enterprise["id"], day, task_required)
+    if task:
+        request = _from_task(db, request, task, day)
     if request.kind != rules.VISIT and not rules.certificate_valid(caller["cert_no"], caller["cert_expires_on"], day):
         raise CertificateInvalid(Problem("certificate_invalid",
                                          "your enforcement certificate is missing or expired on {day}", day=day.isoformat()))
@@ -294,9 +305,20 @@ def record_inspection(db, caller, request, now, tz, counted_kinds=rules.COUNTED_
                                                       e.rule.id, e.used, e.max, start.recorded_at])
         else:
             inspection_id = _insert(db, start)
+            if task:
+                tasks.mark_done(db, task, inspection_id, caller, start.recorded_at)
     if refused:
         raise refused
     return inspection_id
+
+
+def _from_task(db, request, task, day):
+    """The start request with what it leaves out taken from its task (and the tasks joined with it)."""
+    every = [task, *tasks.tasks_by_ids(db, task["joint_with"], day)]
+    return replace(request, kind=request.kind or task["kind"],
+                   items=request.items or [i for t in every for i in t["items"]],
+                   inspectors=request.inspectors or [p["username"] for t in every for p in t["inspectors"]],
+                   agencies=request.agencies or list(dict.fromkeys(t["agency"] for t in every)))
 
 
 @dataclass

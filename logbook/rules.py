@@ -4,6 +4,7 @@ Nothing here reads the clock, the database or Flask; time, rules and facts arriv
 so every decision can be tested as a table.
 """
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -21,6 +22,8 @@ FUTURE_SKEW = timedelta(minutes=5)     # tolerated clock difference of the inspe
 VOID_WITHIN = timedelta(minutes=30)    # SPEC §5: void only within 30 minutes of recording
 MIN_INSPECTORS = 2                     # 两人以上执法
 MAX_WINDOW_DAYS = 3660                 # a rolling window of at most about ten years (a longer one is a typo)
+CLEAN_STREAK = 3                       # SPEC §9: three clean inspections in a row by one agency need a reason
+MAX_TASK_DAYS = 366                    # a task's window is at most a year
 
 SPECIFICITY = {"enterprise": 3, "risk": 2, "industry": 2, "all": 1}
 
@@ -191,6 +194,7 @@ class Facts:
     recheck_of: int | None = None
     day: date | None = None
     counted_kinds: tuple = COUNTED_KINDS
+    clean_streaks: list = field(default_factory=list)  # agencies whose last three here found nothing (12 months)
     problems: dict = field(default_factory=dict)
 
 
@@ -244,7 +248,94 @@ def inspection_problems(f):
                                              id=f.recheck_of)
     if f.late and not (f.reason or "").strip():
         problems["reason"] = Problem("no_late_reason", "a late entry needs a reason")
+    elif f.clean_streaks and is_counted(f.kind, f.counted_kinds) and not (f.reason or "").strip():
+        problems["reason"] = Problem("clean_streak", "{agencies} found nothing here three times in a row within "
+                                     "12 months: say why another inspection is needed", agencies=", ".join(f.clean_streaks))
     return problems
+
+
+def clean_streak(results):
+    """True when an agency's last three inspections of a firm within 12 months (newest first, voided ones and visits
+    left out) all ended `no_issue` (Chengdu's 低效检查阻断)."""
+    return len(results) >= CLEAN_STREAK and all(r == "no_issue" for r in results[:CLEAN_STREAK])
+
+
+# ---- tasks (SPEC §9) ------------------------------------------------------------------------------------
+
+def task_status(status, window_end, today):
+    """A task's status as of today: an approved task whose window has passed unused is `expired`."""
+    return "expired" if status == "approved" and window_end < today else status
+
+
+def covers(window_start, window_end, day):
+    """True when the day is inside the window (both ends included)."""
+    return window_start <= day <= window_end
+
+
+def task_problems(kind, window_start, window_end, today, certified, items, notice_days=0, notice=False):
+    """Per-field messages for a drafted task: a kind, a window that has not passed and is at most a year long,
+    at least two inspectors certified through its end (`certified`: how many are), at least one item."""
+    problems = {}
+    if kind not in KINDS or kind == VISIT:
+        problems["kind"] = Problem("bad_kind", "kind must be one of {kinds}", kinds=", ".join(KINDS[:-1]))
+    if window_start is None or window_end is None or window_end < window_start:
+        problems["window_end"] = Problem("bad_task_window", "the window must end on or after its first day")
+    elif window_end < today:
+        problems["window_end"] = Problem("window_passed", "the window has already passed")
+    elif (window_end - window_start).days >= MAX_TASK_DAYS:
+        problems["window_end"] = Problem("window_too_long", "a task's window is at most {days} days",
+                                         days=MAX_TASK_DAYS)
+    if certified < MIN_INSPECTORS:
+        problems["inspectors"] = Problem(
+            "too_few_inspectors", "at least {needed} inspectors with a valid certificate must take part; {count} do",
+            needed=MIN_INSPECTORS, count=certified)
+    if not items:
+        problems["items"] = Problem("no_items", "name at least one item of the inspection list (清单之外无检查)")
+    return problems
+
+
+def notice_problem(window_start, today, notice_days):
+    """Why a task with notice cannot be approved today (the firm must hear of it notice_days before), or None."""
+    if (window_start - today).days < notice_days:
+        return Problem("notice_too_late", "with notice, the window must open at least {days} days from today",
+                       days=notice_days)
+    return None
+
+
+def match_problem(a, b, today):
+    """Why two tasks cannot be joined into one visit (each {agency, enterprise_id, status, window_start,
+    window_end}), or None: different agencies, the same firm, both approved and not expired, windows overlapping."""
+    statuses = {task_status(t["status"], t["window_end"], today) for t in (a, b)}
+    if a["agency"] == b["agency"]:
+        return Problem("same_agency_tasks", "tasks of the same agency are not joined")
+    if a["enterprise_id"] != b["enterprise_id"]:
+        return Problem("other_enterprise_tasks", "the tasks are for different enterprises")
+    if statuses != {"approved"}:
+        return Problem("tasks_not_approved", "only approved tasks are joined")
+    if a["window_start"] > b["window_end"] or b["window_start"] > a["window_end"]:
+        return Problem("windows_apart", "the tasks' windows do not overlap")
+    return None
+
+
+# ---- random draws (双随机一公开) -------------------------------------------------------------------------
+
+def sha256(text):
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def candidates_hash(uscis):
+    """SHA-256 of the candidates' USCIs, sorted, joined by newlines: what a draw publishes about whom it drew from."""
+    return sha256("\n".join(sorted(uscis)))
+
+
+def drawn(seed, uscis, count):
+    """The `count` candidates with the smallest SHA-256 of seed|usci (all of them when there are fewer), in that order."""
+    return sorted(uscis, key=lambda u: sha256(f"{seed}|{u}"))[:max(count, 0)]
+
+
+def pair(seed, usci, usernames):
+    """The two inspectors for a drawn firm: the smallest SHA-256 of seed|usci|username."""
+    return sorted(usernames, key=lambda n: sha256(f"{seed}|{usci}|{n}"))[:MIN_INSPECTORS]
 
 
 def close_problems(result, findings, rectify_by, today):

@@ -26,6 +26,12 @@ SETTINGS = [
     Setting("TIMEZONE", "Asia/Shanghai", "Time zone of calendar-year windows and of dates shown to people."),
     Setting("COUNTED_KINDS", "routine,special", "Inspection kinds that count against limit rules; all other kinds "
             "except `visit` are exempt and need a reference."),
+    Setting("TASK_REQUIRED", "", "Inspection kinds that need a task approved by the agency's head before the door "
+            "(comma-separated, e.g. routine,special); empty: the logbook works without tasks."),
+    Setting("NOTICE_DAYS", 3, "Days ahead a firm hears of a task with notice: its window must open at least this "
+            "many days after the task is approved.", int),
+    Setting("BACKFILL_DAYS", 3, "Days within which an exempt inspection started without a task should have its "
+            "approval recorded; later it is a warning.", int),
     Setting("TOKEN_HOURS", 12, "Hours an API bearer token stays valid.", int),
     Setting("LOGIN_ATTEMPTS", 10, "Failed logins for one username from one address within LOGIN_WINDOW_MINUTES "
             "before further attempts from there answer 429 (from addresses it never logged in from: after ten times "

@@ -57,7 +57,7 @@ def test_an_inspector_without_agency_is_refused_with_a_message(client, store, wo
     response = client.post("/admin/users", headers=EN, data={
         "csrf_token": csrf, "username": "nobody", "role": "inspector", "agency": "", "password": "long-enough-1"})
     assert response.status_code == 422
-    assert "an inspector belongs to an agency" in response.get_data(as_text=True)
+    assert "an inspector or a head belongs to an agency" in response.get_data(as_text=True)
     assert value(store, "SELECT count(*) FROM users WHERE username = 'nobody'") == 0
 
 

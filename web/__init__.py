@@ -31,6 +31,11 @@ def counted_kinds():
     return current_app.config["LOGBOOK_COUNTED"]
 
 
+def task_required():
+    """The inspection kinds that need an approved task before the door (LOGBOOK_TASK_REQUIRED)."""
+    return current_app.config["LOGBOOK_TASKS_FOR"]
+
+
 JSON_MAX_BYTES = 1024 * 1024          # SPEC §5: 1 MB for JSON (and any form); larger bodies answer 413 unread
 BODY_LIMITS = {"admin.import_enterprises": "LOGBOOK_IMPORT_MAX_MB"}  # endpoints that take files, and their setting
 

@@ -8,7 +8,7 @@ from webargs.flaskparser import FlaskParser
 
 from logbook import accounts, audit, enterprises, errors, inspections
 
-from . import RECORDS_PAGE, client_address, counted_kinds, database, now, schemas, tz
+from . import RECORDS_PAGE, client_address, counted_kinds, database, now, schemas, task_required, tz
 from .errors import api_error
 
 
@@ -76,7 +76,7 @@ def caller(*roles):
 # What each domain refusal answers: (status, code, extra fields of the error, or a fixed message).
 DOMAIN_ERRORS = {
     errors.UnknownCode: (404, "unknown_code", lambda e: {"replaced": e.replaced}),
-    errors.NotFound: (404, "not_found", "no such inspection"),
+    errors.NotFound: (404, "not_found", None),
     errors.Invalid: (422, "invalid", lambda e: {"fields": e.fields}),
     errors.CertificateInvalid: (403, "certificate_invalid", None),
     errors.CapReached: (409, "cap_reached", lambda e: {"rule_id": e.rule.id, "used": e.used, "max": e.max}),
@@ -88,6 +88,10 @@ DOMAIN_ERRORS = {
     errors.NotClosed: (409, "not_closed", None),
     errors.AlreadyEvaluated: (409, "already_evaluated", None),
     errors.IdempotencyConflict: (422, "idempotency_conflict", None),
+    errors.TaskRequired: (409, "task_required", None),
+    errors.NotSubmitted: (409, "not_submitted", None),
+    errors.TaskClosed: (409, "task_closed", None),
+    errors.NotMatchable: (409, "not_matchable", None),
 }
 
 
@@ -185,7 +189,7 @@ def start_inspection(body):
     if key is not None and (len(key) > 100 or not key.isprintable()):
         raise errors.Invalid({"Idempotency-Key": "at most 100 printable characters"})
     start = inspections.StartRequest(**body, idempotency_key=key)
-    inspection_id = inspections.record_inspection(db, user, start, now(), tz(), counted_kinds())
+    inspection_id = inspections.record_inspection(db, user, start, now(), tz(), counted_kinds(), task_required())
     found = inspection_json(inspections.inspection(db, inspection_id), user)
     return jsonify(schemas.plain(schemas.INSPECTION, found)), 201
 

@@ -9,7 +9,7 @@ from flask_login import current_user
 from logbook import accounts, agencies, enterprises, errors, feedback, inspections, qr, rules
 from logbook.db import parse_time
 
-from . import RECORDS_PAGE, counted_kinds, current_page, database, inspection_or_404, now, role_required, tz
+from . import RECORDS_PAGE, counted_kinds, current_page, database, inspection_or_404, now, role_required, task_required, tz
 from .forms import CloseForm, SearchForm, StartForm, VoidForm, choices
 from .problems import problem_text
 
@@ -163,12 +163,15 @@ def start():
         inspectors=form.inspectors.data, items=form.items.data, reference=form.reference.data,
         reason=form.reason.data, recheck_of=form.recheck_of.data, started_at=started_at)
     try:
-        inspection_id = inspections.record_inspection(db, current_user.row, body, now(), tz(), counted_kinds())
+        inspection_id = inspections.record_inspection(db, current_user.row, body, now(), tz(), counted_kinds(),
+                                                      task_required())
     except errors.Invalid as e:
         return render_scan(found, entry, token, form, problems=e.fields, status=422)
     except errors.CertificateInvalid:
         return render_scan(found, entry, token, form, status=403,
                            message=_("Your enforcement certificate is missing or expired; you cannot start an inspection."))
+    except errors.TaskRequired as e:
+        return render_scan(found, entry, token, form, status=409, message=problem_text(e.problem))
     except errors.UnknownCode:
         abort(404)
     except errors.CapReached as e:
