@@ -13,7 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import web
 from logbook import settings
-from web import admin, api, api_firm, auth, cli, errors, firm, inspector, public, supervisor, users
+from web import admin, api, api_firm, auth, cli, errors, firm, inspector, public, supervisor, tasks, users
 
 LANGUAGES = ("zh", "en")
 
@@ -69,7 +69,7 @@ def create_app(test_config=None):
     api.document_security(rest.spec)
     assert api_firm.blp is api.blp  # the firm and supervisor endpoints live on the same /api/v1 blueprint
     rest.register_blueprint(api.blp)
-    for blueprint in (auth.bp, public.bp, inspector.bp, firm.bp, supervisor.bp, admin.bp):
+    for blueprint in (auth.bp, public.bp, inspector.bp, tasks.bp, firm.bp, supervisor.bp, admin.bp):
         app.register_blueprint(blueprint)
     app.register_error_handler(HTTPException, errors.handle_http_exception)
     app.teardown_appcontext(users.forget_request_user)

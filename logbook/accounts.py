@@ -250,4 +250,4 @@ def users(db, text=None, before=None, limit=50):
                        FROM users u LEFT JOIN agencies a ON a.id = u.agency_id
                        LEFT JOIN enterprises e ON e.id = u.enterprise_id WHERE u.id < :before {matching}
                        ORDER BY u.id DESC LIMIT :limit""",
-                {"before": before or 2**63 - 1, "low": text, "high": text + "\U0010ffff", "limit": limit})
+                {"before": min(before or 2**63 - 1, 2**63 - 1), "low": text, "high": text + "\U0010ffff", "limit": limit})

@@ -70,7 +70,9 @@ def tasks_by_ids(db, ids, today):
 
 
 def task_by_id(db, task_id, today):
-    """One task, or None."""
+    """One task, or None (also for ids no table can hold)."""
+    if not 0 < task_id < 2**63:
+        return None
     found = tasks_by_ids(db, [task_id], today)
     return found[0] if found else None
 
@@ -100,7 +102,7 @@ def task_for(db, task_id, user, today, may="see"):
 def tasks_for_user(db, user, today, status=None, limit=50, before=None):
     """The tasks a user deals with, newest first: an inspector's drafted or named ones, a head's agency's, all of
     them for a supervisor; optionally of one status (as of today)."""
-    params = {"before": before or 2**63 - 1, "limit": limit * 4 if status else limit, "user": user["id"],
+    params = {"before": min(before or 2**63 - 1, 2**63 - 1), "limit": limit * 4 if status else limit, "user": user["id"],
               "agency": user["agency_id"]}
     if user["role"] == "head":
         where = "t.agency_id = :agency AND t.id < :before"
@@ -112,6 +114,12 @@ def tasks_for_user(db, user, today, status=None, limit=50, before=None):
     ids = [r["id"] for r in rows(db, f"SELECT t.id FROM tasks t WHERE {where} ORDER BY t.id DESC LIMIT :limit", params)]
     found = tasks_by_ids(db, ids, today)
     return [t for t in found if status is None or t["status"] == status][:limit]
+
+
+def steps_of(db, task_id):
+    """Every step of a task, oldest first, with who took it."""
+    return rows(db, """SELECT s.action, s.at, s.note, u.name AS by_name, u.role AS by_role FROM task_steps s
+        LEFT JOIN users u ON u.id = s.by_user WHERE s.task_id = ? ORDER BY s.id""", [task_id])
 
 
 def startable(db, user, enterprise_id, today):

@@ -4,7 +4,8 @@ import pytest
 from conftest import login
 
 ODD_VALUES = {"int": ["0", "1", "99999999999999999999999999"], "default": ["x", "%00", "ä" * 300, "../..", "1"]}
-ODD_QUERY = "?year=99999999999&q=%25_%5C&next=//evil.example&code=%F0%9F%98%80&status=<b>&inspection=-1"
+ODD_QUERY = ("?year=99999999999&q=%25_%5C&next=//evil.example&code=%F0%9F%98%80&status=<b>&inspection=-1"
+             "&page=99999999999999999999&before=99999999999999999999&month=13&agency=%00")
 
 
 def page_urls(app):

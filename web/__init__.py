@@ -103,7 +103,16 @@ def install_template_helpers(app):
     """Filters and globals the templates share."""
     from flask_babel import get_locale
 
-    from .forms import COMPLAINT_LABELS, COMPLAINT_STATUS_LABELS, KIND_LABELS, RESULT_LABELS, ROLE_LABELS, TARGET_LABELS
+    from .forms import (
+        COMPLAINT_LABELS,
+        COMPLAINT_STATUS_LABELS,
+        KIND_LABELS,
+        RESULT_LABELS,
+        ROLE_LABELS,
+        TARGET_LABELS,
+        TASK_STATUS_LABELS,
+        TASK_STEP_LABELS,
+    )
     from .problems import problem_text
 
     app.add_template_filter(local_time, "local_time")
@@ -116,6 +125,8 @@ def install_template_helpers(app):
     app.add_template_global(COMPLAINT_STATUS_LABELS, "COMPLAINT_STATUS_LABELS")
     app.add_template_global(TARGET_LABELS, "TARGET_LABELS")
     app.add_template_global(ROLE_LABELS, "ROLE_LABELS")
+    app.add_template_global(TASK_STATUS_LABELS, "TASK_STATUS_LABELS")
+    app.add_template_global(TASK_STEP_LABELS, "TASK_STEP_LABELS")
     app.add_template_filter(window_text, "window_text")
 
 

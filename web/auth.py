@@ -14,7 +14,8 @@ from .problems import problem_text
 from .users import User
 
 bp = Blueprint("auth", __name__)
-HOMES = {"inspector": "inspector.home", "firm": "firm.home", "supervisor": "supervisor.home", "admin": "admin.home"}
+HOMES = {"inspector": "inspector.home", "firm": "firm.home", "supervisor": "supervisor.home", "admin": "admin.home",
+         "head": "tasks.home"}
 
 
 def safe_next(target, default):

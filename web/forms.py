@@ -4,6 +4,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
+    BooleanField,
     DateField,
     DateTimeLocalField,
     IntegerField,
@@ -130,7 +131,7 @@ class ItemForm(FlaskForm):
 
 
 ROLE_LABELS = {"inspector": _l("Inspector"), "firm": _l("Enterprise"), "supervisor": _l("Supervisor"),
-               "admin": _l("Administrator")}
+               "admin": _l("Administrator"), "head": _l("Head of an agency")}
 
 
 class UserForm(FlaskForm):
@@ -160,3 +161,25 @@ class RuleForm(FlaskForm):
 
 class ImportForm(FlaskForm):
     file = FileField(_l("CSV file (usci,name[,address,industry,risk_level,lat,lon])"), validators=[FileRequired()])
+
+
+TASK_STATUS_LABELS = {"submitted": _l("waiting for approval"), "approved": _l("approved"), "done": _l("done"),
+                      "rejected": _l("not approved"), "cancelled": _l("cancelled"), "expired": _l("expired")}
+TASK_STEP_LABELS = {"draft": _l("drafted"), "draw": _l("drawn at random"), "approved": _l("approved"),
+                    "rejected": _l("not approved"), "cancelled": _l("cancelled"), "done": _l("started at the door"),
+                    "joined": _l("joined with another agency's task")}
+
+
+class TaskForm(FlaskForm):
+    kind = SelectField(_l("Kind"), choices=choices((k, KIND_LABELS[k]) for k in rules.KINDS if k != rules.VISIT),
+                       default="routine")
+    window_start = DateField(_l("From"), validators=[InputRequired()])
+    window_end = DateField(_l("To (included)"), validators=[InputRequired()])
+    inspectors = CheckboxList(_l("Co-inspectors"), validate_choice=False)
+    items = CheckboxList(_l("Items to check"), validate_choice=False)
+    reason = TextAreaField(_l("Basis and reason"), validators=[Optional(), Length(max=2000)])
+    notice = BooleanField(_l("Tell the enterprise in advance (检查预告)"), default=True)
+
+
+class DecisionForm(FlaskForm):
+    note = TextAreaField(_l("Note (required to reject or cancel)"), validators=[Optional(), Length(max=2000)])

@@ -6,7 +6,7 @@ from flask import Blueprint, abort, current_app, flash, jsonify, redirect, rende
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from logbook import accounts, agencies, enterprises, errors, feedback, inspections, qr, rules
+from logbook import accounts, agencies, enterprises, errors, feedback, inspections, qr, rules, tasks
 from logbook.db import parse_time
 
 from . import RECORDS_PAGE, counted_kinds, current_page, database, inspection_or_404, now, role_required, task_required, tz
@@ -82,6 +82,7 @@ def render_scan(enterprise, entry, token=None, form=None, problems=None, message
     return render_template(
         "inspector/scan.html", enterprise=enterprise, entry=entry, token=token, quota=year["quota"],
         recent=year["inspections"], page=page, more=year["recorded"] > page * RECORDS_PAGE,
+        ready=tasks.startable(db, current_user.row, enterprise["id"], at.astimezone(tz()).date()),
         form=form or start_form(db), problems=problems or {}, message=message), status
 
 
@@ -148,6 +149,9 @@ def start():
     if not found:
         abort(404)
     entry = "scan" if token else "manual"
+    task_id = request.form.get("task_id", type=int)
+    if task_id is not None:
+        return start_task(db, found, entry, token, task_id)
     form = start_form(db, request.form)
     valid = form.validate()
     if "csrf_token" in form.errors:
@@ -175,11 +179,37 @@ def start():
     except errors.UnknownCode:
         abort(404)
     except errors.CapReached as e:
-        scope = e.rule.agency or _("all agencies together")
-        return render_scan(found, entry, token, form, status=409, message=_(
-            "Refused: this enterprise has already had %(used)s of at most %(max)s counted inspections in this "
-            "window (rule %(rule)s, %(scope)s). The attempt has been recorded for the supervisor.",
-            used=e.used, max=e.max, rule=e.rule.id, scope=scope))
+        return render_scan(found, entry, token, form, status=409, message=cap_message(e))
+    flash(_("Inspection recorded. Show the confirmation code to the enterprise."), "success")
+    return redirect(url_for("inspector.inspection", inspection_id=inspection_id))
+
+
+def cap_message(e):
+    """What the page says when a limit rule refuses a start."""
+    return _("Refused: this enterprise has already had %(used)s of at most %(max)s counted inspections in this "
+             "window (rule %(rule)s, %(scope)s). The attempt has been recorded for the supervisor.",
+             used=e.used, max=e.max, rule=e.rule.id, scope=e.rule.agency or _("all agencies together"))
+
+
+def start_task(db, found, entry, token, task_id):
+    """Start the inspection of an approved task from the scan page: the task says who, what and which items."""
+    form = StartForm(request.form)
+    form.validate()
+    if "csrf_token" in form.errors:
+        abort(400)
+    body = inspections.StartRequest(kind="", task_id=task_id, qr_token=token, usci=None if token else found["usci"])
+    try:
+        inspection_id = inspections.record_inspection(db, current_user.row, body, now(), tz(), counted_kinds(),
+                                                      task_required())
+    except errors.CapReached as e:
+        return render_scan(found, entry, token, status=409, message=cap_message(e))
+    except errors.NotFound:
+        abort(404)
+    except errors.LogbookError as e:  # no longer startable, a certificate, a rule of the start (e.g. a clean streak)
+        message = "; ".join(problem_text(p) for p in e.fields.values()) if isinstance(e, errors.Invalid) \
+            else problem_text(e.problem)
+        return render_scan(found, entry, token, status=409 if isinstance(e, errors.TaskRequired) else 422,
+                           message=message)
     flash(_("Inspection recorded. Show the confirmation code to the enterprise."), "success")
     return redirect(url_for("inspector.inspection", inspection_id=inspection_id))
 
