@@ -409,3 +409,9 @@ CREATE TABLE task_steps (
   by_user INTEGER REFERENCES users(id), at TEXT NOT NULL, note TEXT);
 CREATE INDEX task_steps_task ON task_steps(task_id, id)
 """)
+
+
+@migrations()
+def m012_notices(db):
+    """A firm's inbox message can be the notice of an approved task (检查预告)."""
+    db.execute("ALTER TABLE notifications ADD COLUMN task_id INTEGER REFERENCES tasks(id)")

@@ -17,6 +17,12 @@ def notify(db, enterprise_id, inspection_id, kind, at):
                [enterprise_id, inspection_id, kind, at])
 
 
+def notify_notice(db, task_id, at):
+    """Put the notice of an approved task with notice on in its firm's inbox; the caller holds the transaction."""
+    db.execute("""INSERT INTO notifications (enterprise_id, task_id, kind, created_at)
+                  SELECT enterprise_id, id, 'notice', ? FROM tasks WHERE id = ? AND notice = 1""", [at, task_id])
+
+
 # rectifications due within the notice period, by (enterprise_id, id): of every firm (the rectify_by index), or of
 # one firm (its inspections by the enterprise index; "? IS NULL OR enterprise_id = ?" would read the whole table)
 DUE = """SELECT enterprise_id, id FROM inspections WHERE status = 'closed' AND result = 'rectify'
@@ -40,11 +46,11 @@ def remind_deadlines(db, today, now, enterprise_id=None):
 def inbox(db, enterprise_id, today, now, limit=100):
     """The firm's messages, newest first, each with its inspection's enterprise-facing facts."""
     remind_deadlines(db, today, now, enterprise_id)
-    return rows(db, """SELECT n.id, n.kind, n.created_at, n.read_at, n.inspection_id,
-        i.result, i.rectify_by, i.kind AS inspection_kind,
-        (SELECT group_concat(a.name, '、') FROM inspection_agencies ia JOIN agencies a ON a.id = ia.agency_id
-         WHERE ia.inspection_id = n.inspection_id) AS agencies
-        FROM notifications n LEFT JOIN inspections i ON i.id = n.inspection_id
+    return rows(db, """SELECT n.id, n.kind, n.created_at, n.read_at, n.inspection_id, n.task_id,
+        i.result, i.rectify_by, i.kind AS inspection_kind, t.window_start, t.window_end,
+        coalesce((SELECT group_concat(a.name, '、') FROM inspection_agencies ia JOIN agencies a ON a.id = ia.agency_id
+         WHERE ia.inspection_id = n.inspection_id), (SELECT name FROM agencies WHERE id = t.agency_id)) AS agencies
+        FROM notifications n LEFT JOIN inspections i ON i.id = n.inspection_id LEFT JOIN tasks t ON t.id = n.task_id
         WHERE n.enterprise_id = ? ORDER BY n.created_at DESC, n.id DESC LIMIT ?""", [enterprise_id, limit])
 
 
@@ -66,7 +72,7 @@ def mark_read(db, enterprise_id, now):
 
 def unmailed(db):
     """Messages not yet mailed, with the recipients' addresses (firm users of the enterprise with an email)."""
-    return rows(db, """SELECT n.id, n.kind, n.inspection_id, n.enterprise_id, e.name AS enterprise,
+    return rows(db, """SELECT n.id, n.kind, n.inspection_id, n.task_id, n.enterprise_id, e.name AS enterprise,
         (SELECT group_concat(u.email, ',') FROM users u WHERE u.enterprise_id = n.enterprise_id AND u.role = 'firm'
          AND u.active = 1 AND u.email IS NOT NULL AND u.email != '') AS recipients
         FROM notifications n JOIN enterprises e ON e.id = n.enterprise_id WHERE n.mailed_at IS NULL ORDER BY n.id""")

@@ -9,9 +9,9 @@ Every step is a row of task_steps: who, when, what, and the note given.
 from dataclasses import dataclass, field
 from datetime import date
 
-from . import enterprises, rules
+from . import enterprises, inbox, rules
 from .db import immediate, now_text, rows, value
-from .errors import Invalid, NotFound, NotSubmitted, Problem, TaskClosed, TaskRequired
+from .errors import Invalid, NotFound, NotMatchable, NotSubmitted, Problem, TaskClosed, TaskRequired
 
 COLUMNS = """t.id, t.agency_id, a.code AS agency, a.name AS agency_name, t.enterprise_id, e.usci, e.name AS enterprise_name,
   t.kind, t.window_start, t.window_end, t.reason, t.notice, t.source, t.draw_id, t.status, t.drafted_by, t.drafted_at,
@@ -224,6 +224,8 @@ def _decide(db, task_id, head, status, note, now, today):
         db.execute("UPDATE tasks SET status = ?, decided_by = ?, decided_at = ?, note = ? WHERE id = ?",
                    [status, head["id"], at, (note or "").strip() or None, task_id])
         _step(db, task_id, status, head, at, note)
+        if status == "approved":
+            inbox.notify_notice(db, task_id, at)  # when the task gives notice: the firm hears of it now
 
 
 def cancel_task(db, task_id, user, reason, now, today):
@@ -277,3 +279,83 @@ def mark_done(db, task, inspection_id, caller, at):
         raise TaskRequired(Problem("task_taken", "task {id} was started already", id=task["id"]))
     for task_id in ids:
         _step(db, task_id, "done", caller, at, f"inspection {inspection_id}")
+
+
+# ---- joint visits (拼团) ----------------------------------------------------------------------------------
+
+def usernames(db, user_ids):
+    """{user id: username} for the ids (inactive users too: who approved a task stays on record)."""
+    ids = [i for i in set(user_ids) if i is not None]
+    if not ids:
+        return {}
+    return {r["id"]: r["username"] for r in rows(db, f"SELECT id, username FROM users WHERE id IN "
+                                                     f"({','.join('?' * len(ids))})", ids)}
+
+
+def _matchable(task):
+    """What rules.match_problem looks at, the window as dates."""
+    return {"agency": task["agency"], "enterprise_id": task["enterprise_id"], "status": task["status"],
+            "window_start": date.fromisoformat(task["window_start"]), "window_end": date.fromisoformat(task["window_end"])}
+
+
+def matches(db, user, today, limit=200):
+    """The joint visits on offer to a head (tasks of the agency) or an inspector (tasks they are named in), grouped by
+    enterprise: [{enterprise, tasks}], each group the caller's approved, unexpired, not yet joined tasks there and the
+    other agencies' such tasks whose windows overlap theirs."""
+    if user["role"] == "head":
+        mine = "a.agency_id = :agency"
+    elif user["role"] == "inspector":
+        mine = "a.id IN (SELECT task_id FROM task_inspectors WHERE user_id = :user)"
+    else:
+        return []
+    pairs = rows(db, f"""SELECT a.id AS mine, b.id AS other FROM tasks a JOIN tasks b ON b.enterprise_id = a.enterprise_id
+        AND b.agency_id != a.agency_id AND b.status = 'approved' AND b.joint_id IS NULL AND b.window_end >= :today
+        AND b.window_start <= a.window_end AND a.window_start <= b.window_end
+        WHERE {mine} AND a.status = 'approved' AND a.joint_id IS NULL AND a.window_end >= :today
+        ORDER BY a.enterprise_id, a.id, b.id LIMIT :limit""",
+                 {"agency": user["agency_id"], "user": user["id"], "today": today.isoformat(), "limit": limit})
+    found = {t["id"]: t for t in tasks_by_ids(db, {i for p in pairs for i in (p["mine"], p["other"])}, today)}
+    groups = {}
+    for p in pairs:  # the pure rule has the last word on every pair the query offers
+        a, b = found[p["mine"]], found[p["other"]]
+        if rules.match_problem(_matchable(a), _matchable(b), today) is None:
+            group = groups.setdefault(a["enterprise_id"], {
+                "enterprise": {"id": a["enterprise_id"], "usci": a["usci"], "name": a["enterprise_name"]}, "tasks": {}})
+            group["tasks"].update({a["id"]: a, b["id"]: b})
+    return [dict(g, tasks=[g["tasks"][i] for i in sorted(g["tasks"])]) for g in groups.values()]
+
+
+def join_tasks(db, task_id, other_id, head, now, today):
+    """The head of either task's agency joins two tasks into one visit: both get the same joint_id (the smaller id),
+    and starting either then records one joint inspection that marks both done. NotFound unless the caller heads
+    one of the agencies (and, heading one only, the other task is for the same enterprise, so nothing else leaks);
+    NotMatchable unless rules.match_problem finds nothing and neither is joined already."""
+    found = tasks_by_ids(db, [task_id, other_id], today)
+    if len(found) != 2:
+        raise NotFound(Problem("not_found", "no such task"))
+    a, b = found
+    own = [t for t in found if allowed(t, head, "decide")]
+    if not own or (len(own) == 1 and a["enterprise_id"] != b["enterprise_id"]):
+        raise NotFound(Problem("not_found", "no such task"))
+    problem = rules.match_problem(_matchable(a), _matchable(b), today) or _joined_problem(a, b)
+    if problem:
+        raise NotMatchable(problem)
+    at = now_text(now)
+    with immediate(db):  # read again under the lock: a start, a cancel or another join may have come first
+        current = rows(db, "SELECT id, status, joint_id FROM tasks WHERE id IN (?, ?)", [a["id"], b["id"]])
+        problem = _joined_problem(*current) or next((
+            Problem("tasks_not_approved", "only approved tasks are joined") for r in current if r["status"] != "approved"),
+            None)
+        if problem:
+            raise NotMatchable(problem)
+        db.execute("UPDATE tasks SET joint_id = ? WHERE id IN (?, ?)", [min(a["id"], b["id"]), a["id"], b["id"]])
+        for task, other in ((a, b), (b, a)):
+            _step(db, task["id"], "joined", head, at, f"task {other['id']}")
+
+
+def _joined_problem(*found):
+    """A task already joined with another agency's is not joined again (a visit pairs two tasks)."""
+    joined = next((t for t in found if t["joint_id"] is not None), None)
+    if joined:
+        return Problem("already_joined", "task {id} is already joined with another agency's task", id=joined["id"])
+    return None

@@ -107,7 +107,9 @@ def install_template_helpers(app):
         COMPLAINT_LABELS,
         COMPLAINT_STATUS_LABELS,
         KIND_LABELS,
+        PROPOSAL_LABELS,
         RESULT_LABELS,
+        RIGHT_LABELS,
         ROLE_LABELS,
         TARGET_LABELS,
         TASK_STATUS_LABELS,
@@ -127,6 +129,8 @@ def install_template_helpers(app):
     app.add_template_global(ROLE_LABELS, "ROLE_LABELS")
     app.add_template_global(TASK_STATUS_LABELS, "TASK_STATUS_LABELS")
     app.add_template_global(TASK_STEP_LABELS, "TASK_STEP_LABELS")
+    app.add_template_global(RIGHT_LABELS, "RIGHT_LABELS")
+    app.add_template_global(PROPOSAL_LABELS, "PROPOSAL_LABELS")
     app.add_template_filter(window_text, "window_text")
 
 

@@ -4,7 +4,7 @@ complaints, stats. Routes are added to the same /api/v1 blueprint as web/api.py.
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from logbook import enterprises, feedback, inspections, stats
+from logbook import enterprises, feedback, inspections, notices, stats
 
 from . import counted_kinds, database, now, schemas, tz
 from .api import AUTH, blp, caller, documented, inspection_json
@@ -163,6 +163,61 @@ def my_complaints():
     """The firm's complaints with their status and the supervisor's answer."""
     user = caller("firm")
     return feedback.complaints_of(database(), user["enterprise_id"])
+
+
+class NoticeItem(ma.Schema):
+    code = fields.String()
+    name = fields.String()
+    basis = fields.String(allow_none=True)
+
+
+class NoticeInspector(ma.Schema):
+    name = fields.String()
+    cert_no = fields.String(allow_none=True)
+
+
+class Notice(ma.Schema):
+    task_id = fields.Integer()
+    agency = fields.String()
+    window_start = fields.String()
+    window_end = fields.String()
+    items = fields.List(fields.Nested(NoticeItem))
+    inspectors = fields.List(fields.Nested(NoticeInspector))
+    rights = fields.List(fields.String(), metadata={"description": "statement (陈述申辩), recusal (申请回避), "
+                                                                   "identification, complaint"})
+    proposed_day = fields.String(allow_none=True)
+    proposal_answer = fields.String(allow_none=True)
+
+
+class Notices(ma.Schema):
+    notices = fields.List(fields.Nested(Notice))
+
+
+class ProposalRequest(schemas.Strict):
+    day = fields.Date(required=True)
+
+
+@blp.route("/firm/notices", methods=["GET"])
+@blp.response(200, Notices)
+@documented(401, 404)
+@blp.doc(security=AUTH)
+def firm_notices():
+    """The notices of inspections announced to the firm (检查预告): approved tasks with notice, soonest first."""
+    user = caller("firm")
+    return {"notices": notices.notices_for(database(), user["enterprise_id"], now().astimezone(tz()).date())}
+
+
+@blp.route("/firm/notices/<int:task_id>/proposal", methods=["POST"])
+@blp.arguments(ProposalRequest())
+@blp.response(201, Notice)
+@documented(401, 404, 422)
+@blp.doc(security=AUTH)
+def propose(body, task_id):
+    """The firm proposes a day inside the notice's window; the task's inspectors accept it or not."""
+    user = caller("firm")
+    db, today = database(), now().astimezone(tz()).date()
+    notices.propose_day(db, task_id, user, body["day"], now(), today)
+    return notices.notice_for(db, task_id, user, today)
 
 
 @blp.route("/stats", methods=["GET"])

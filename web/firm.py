@@ -4,7 +4,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from logbook import enterprises, errors, exports, feedback, inbox, inspections, rules
+from logbook import enterprises, errors, exports, feedback, inbox, inspections, notices, rules
 
 from . import (
     RECORDS_PAGE,
@@ -20,7 +20,7 @@ from . import (
     submitted,
     tz,
 )
-from .forms import ComplaintForm, ConfirmForm, RatingForm
+from .forms import ComplaintForm, ConfirmForm, ProposalForm, RatingForm
 from .problems import problem_text
 
 bp = Blueprint("firm", __name__, url_prefix="/firm")
@@ -141,6 +141,39 @@ def messages():
     found = inbox.inbox(db, current_user.enterprise_id, at.astimezone(tz()).date(), at)
     inbox.mark_read(db, current_user.enterprise_id, at)
     return render_template("firm/inbox.html", messages=found)
+
+
+@bp.route("/notices")
+@role_required("firm")
+def notice_list():
+    """The notices of inspections announced to the enterprise (检查预告), soonest first."""
+    db, today = database(), now().astimezone(tz()).date()
+    return render_template("firm/notices.html", notices=notices.notices_for(db, current_user.enterprise_id, today))
+
+
+@bp.route("/notices/<int:task_id>", methods=["GET", "POST"])
+@role_required("firm")
+def notice(task_id):
+    """One notice, laid out as the 检查通知书 to print, with the form to propose a day inside its window."""
+    db, today = database(), now().astimezone(tz()).date()
+    try:
+        found = notices.notice_for(db, task_id, current_user.row, today)
+    except errors.NotFound:
+        abort(404)
+    form = ProposalForm()
+    if request.method == "POST":
+        if not form.validate():
+            if "csrf_token" in form.errors:
+                abort(400)
+            return render_template("firm/notice.html", notice=found, form=form), 422
+        try:
+            notices.propose_day(db, task_id, current_user.row, form.day.data, now(), today)
+        except errors.Invalid as e:
+            form.day.errors = [problem_text(p) for p in e.fields.values()]
+            return render_template("firm/notice.html", notice=found, form=form), 422
+        flash(_("Your proposed day was sent to the inspectors."), "success")
+        return redirect(url_for("firm.notice", task_id=task_id))
+    return render_template("firm/notice.html", notice=found, form=form)
 
 
 @bp.route("/records.csv")

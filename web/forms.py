@@ -167,7 +167,8 @@ TASK_STATUS_LABELS = {"submitted": _l("waiting for approval"), "approved": _l("a
                       "rejected": _l("not approved"), "cancelled": _l("cancelled"), "expired": _l("expired")}
 TASK_STEP_LABELS = {"draft": _l("drafted"), "draw": _l("drawn at random"), "approved": _l("approved"),
                     "rejected": _l("not approved"), "cancelled": _l("cancelled"), "done": _l("started at the door"),
-                    "joined": _l("joined with another agency's task")}
+                    "joined": _l("joined with another agency's task"), "proposed": _l("the enterprise proposed a day"),
+                    "accepted": _l("the day was accepted"), "declined": _l("the day was declined")}
 
 
 class TaskForm(FlaskForm):
@@ -183,3 +184,19 @@ class TaskForm(FlaskForm):
 
 class DecisionForm(FlaskForm):
     note = TextAreaField(_l("Note (required to reject or cancel)"), validators=[Optional(), Length(max=2000)])
+
+
+RIGHT_LABELS = {"statement": _l("To state your case and defend it (陈述、申辩)"),
+                "recusal": _l("To ask that an inspector with a conflict of interest step aside (申请回避)"),
+                "identification": _l("To see the inspectors' enforcement certificates before the inspection"),
+                "complaint": _l("To complain about an unlawful or improper inspection, here or to the justice bureau")}
+PROPOSAL_LABELS = {"accepted": _l("accepted by the inspectors"), "declined": _l("declined by the inspectors")}
+
+
+class ProposalForm(FlaskForm):
+    day = DateField(_l("A day that suits the enterprise"), validators=[InputRequired()])
+
+
+class AnswerProposalForm(FlaskForm):
+    answer = SelectField(_l("Answer"), choices=choices([("accepted", _l("Accept the day")),
+                                                        ("declined", _l("Decline the day"))]))

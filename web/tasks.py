@@ -5,10 +5,10 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from logbook import accounts, agencies, enterprises, errors, tasks
+from logbook import accounts, agencies, enterprises, errors, notices, tasks
 
 from . import database, now, role_required, tz
-from .forms import DecisionForm, SearchForm, TaskForm
+from .forms import PROPOSAL_LABELS, AnswerProposalForm, DecisionForm, SearchForm, TaskForm
 from .problems import problem_text
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
@@ -88,11 +88,28 @@ def task_or_404(task_id, may="see"):
 
 
 def render_task(found, form=None, status=200):
-    return render_template("tasks/task.html", task=found, form=form or DecisionForm(),
+    return render_template("tasks/task.html", task=found, form=form or DecisionForm(), answer_form=AnswerProposalForm(),
                            steps=tasks.steps_of(database(), found["id"]),
                            may_decide=tasks.allowed(found, current_user.row, "decide") and found["status"] == "submitted",
                            may_cancel=tasks.allowed(found, current_user.row, "cancel")
                            and found["status"] in ("submitted", "approved")), status
+
+
+@bp.route("/<int:task_id>/proposal", methods=["POST"])
+@role_required("inspector")
+def answer(task_id):
+    """One of the task's inspectors accepts or declines the day the firm proposed."""
+    task_or_404(task_id, "start")
+    form = AnswerProposalForm()
+    if not form.validate():
+        abort(400)
+    try:
+        notices.answer_proposal(database(), task_id, current_user.row, form.answer.data, now(), today())
+    except errors.Invalid as e:
+        flash("; ".join(problem_text(p) for p in e.fields.values()), "error")
+    else:
+        flash(PROPOSAL_LABELS[form.answer.data], "success")
+    return redirect(url_for("tasks.task", task_id=task_id))
 
 
 @bp.route("/<int:task_id>/<any(approve, reject, cancel):action>", methods=["POST"])
