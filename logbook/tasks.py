@@ -100,20 +100,25 @@ def task_for(db, task_id, user, today, may="see"):
 
 
 def tasks_for_user(db, user, today, status=None, limit=50, before=None):
-    """The tasks a user deals with, newest first: an inspector's drafted or named ones, a head's agency's, all of
-    them for a supervisor; optionally of one status (as of today)."""
-    params = {"before": min(before or 2**63 - 1, 2**63 - 1), "limit": limit * 4 if status else limit, "user": user["id"],
-              "agency": user["agency_id"]}
+    """The tasks a user deals with, newest first: an inspector's own (drafted or named), a head's agency's, all of
+    them for a supervisor; optionally of one status as of today (expired: approved, window passed)."""
+    params = {"before": min(before or 2**63 - 1, 2**63 - 1), "limit": limit, "user": user["id"],
+              "agency": user["agency_id"], "status": status, "today": today.isoformat()}
     if user["role"] == "head":
-        where = "t.agency_id = :agency AND t.id < :before"
+        where = "t.agency_id = :agency"
     elif user["role"] == "supervisor":
-        where = "t.id < :before"
-    else:
-        where = """t.id IN (SELECT task_id FROM task_inspectors WHERE user_id = :user AND task_id < :before
-                            UNION SELECT id FROM tasks WHERE drafted_by = :user AND id < :before)"""
-    ids = [r["id"] for r in rows(db, f"SELECT t.id FROM tasks t WHERE {where} ORDER BY t.id DESC LIMIT :limit", params)]
-    found = tasks_by_ids(db, ids, today)
-    return [t for t in found if status is None or t["status"] == status][:limit]
+        where = "1"
+    else:  # the drafter is always one of the task's inspectors
+        where = "t.id IN (SELECT task_id FROM task_inspectors WHERE user_id = :user AND task_id < :before)"
+    if status == "approved":
+        where += " AND t.status = 'approved' AND t.window_end >= :today"
+    elif status == "expired":
+        where += " AND t.status = 'approved' AND t.window_end < :today"
+    elif status is not None:
+        where += " AND t.status = :status"
+    ids = [r["id"] for r in rows(db, f"""SELECT t.id FROM tasks t WHERE {where} AND t.id < :before
+                                         ORDER BY t.id DESC LIMIT :limit""", params)]
+    return tasks_by_ids(db, ids, today)
 
 
 def steps_of(db, task_id):
