@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from . import accounts, agencies, enterprises, inspections, usci
+from . import accounts, agencies, enterprises, inspections, tasks, usci
 from .db import value
 
 PASSWORD = "demo-pass-2026"
@@ -33,6 +33,8 @@ PEOPLE = [
     ("zhao.min", "inspector", "赵敏", "YJGL", "43020102", 700),
     ("chen.jie", "inspector", "陈杰", "SCJG", "43020003", -30),
     ("firm.minghui", "firm", "明辉机械 办公室", None, None, None),
+    ("head.scjg", "head", "市场监督管理局 刘局长", "SCJG", None, None),
+    ("head.yjgl", "head", "应急管理局 孙局长", "YJGL", None, None),
     ("supervisor", "supervisor", "司法局执法监督科", None, None, None),
     ("admin", "admin", "系统管理员", None, None, None),
 ]
@@ -65,7 +67,50 @@ def load(db, today, now, tz, hash_method="scrypt"):
         caller = accounts.user_by_username(db, "wang.qiang")
         inspections.record_inspection(db, caller, inspections.StartRequest(
             qr_token=first["qr_token"], kind="routine", inspectors=["zhao.min"], items=["YJGL-001"]), now, tz)
+    if not value(db, "SELECT count(*) FROM tasks"):
+        load_tasks(db, today, now, tz)
     return logins
+
+
+# (agency's inspector, co-inspector, enterprise index, item, first day and last day from today, notice, what happens)
+TASKS = [
+    ("zhang.wei", "li.na", 0, "SCJG-001", 5, 15, True, "approve"),       # announced: the demo firm's notice
+    ("wang.qiang", "zhao.min", 0, "YJGL-001", 8, 20, True, "approve"),   # overlaps the one above: a match (拼团)
+    ("zhang.wei", "li.na", 1, "SCJG-003", 0, 7, False, "approve"),       # covers today: start it at the door
+    ("li.na", "zhang.wei", 2, "SCJG-002", 10, 30, True, None),           # waiting for the head's approval
+    ("wang.qiang", "zhao.min", 3, "YJGL-002", 3, 10, False, "reject"),
+    ("zhao.min", "wang.qiang", 4, "YJGL-001", 2, 12, False, "cancel"),
+    ("zhang.wei", "li.na", 2, "SCJG-001", 0, 3, False, "start"),         # started from the task: done
+]
+
+
+def load_tasks(db, today, now, tz):
+    """Tasks in every state for the demo: announced, matched, waiting, rejected, cancelled, done and expired."""
+    heads = {a: accounts.user_by_username(db, f"head.{a.lower()}") for a in ("SCJG", "YJGL")}
+    for inspector, colleague, index, item, first, last, notice, then in TASKS:
+        caller = accounts.user_by_username(db, inspector)
+        firm = enterprises.by_usci(db, demo_usci(ENTERPRISES[index][0]))
+        task_id = tasks.draft_task(db, caller, tasks.TaskRequest(
+            kind="routine", window_start=today + timedelta(days=first), window_end=today + timedelta(days=last),
+            usci=firm["usci"], items=[item], inspectors=[colleague], notice=notice,
+            reason="年度行政检查计划" if first else "群众反映后的日常检查"), now, today)
+        head = heads[caller["agency"]]
+        if then in ("approve", "start"):
+            tasks.approve_task(db, task_id, head, "同意", now, today, 0 if not notice else 3)
+        elif then == "reject":
+            tasks.reject_task(db, task_id, head, "检查依据不充分，请补充后重新提交", now, today)
+        elif then == "cancel":
+            tasks.cancel_task(db, task_id, caller, "企业已停业", now, today)
+        if then == "start":
+            inspections.record_inspection(db, caller, inspections.StartRequest(
+                kind="", task_id=task_id, qr_token=firm["qr_token"]), now, tz)
+    # an approved task whose window has passed: expired (drafted and approved as if ten days ago)
+    earlier = today - timedelta(days=10)
+    caller, firm = accounts.user_by_username(db, "zhang.wei"), enterprises.by_usci(db, demo_usci(ENTERPRISES[3][0]))
+    task_id = tasks.draft_task(db, caller, tasks.TaskRequest(
+        kind="special", window_start=earlier, window_end=earlier + timedelta(days=5), usci=firm["usci"],
+        items=["SCJG-002"], inspectors=["li.na"], reason="特种设备专项检查"), now, earlier)
+    tasks.approve_task(db, task_id, heads["SCJG"], "同意", now, earlier, 0)
 
 
 def is_loaded(db):
