@@ -57,6 +57,14 @@ def recorded_in(db, year):
                         WHERE agency_id = ? AND day >= ? AND day < ?""", [ALL_AGENCIES, *_days(year)])
 
 
+def merged_tasks(db, year):
+    """The year's tasks (by the first day of their window) and how many were joined with another agency's into one
+    visit (拼团): {tasks, joined}."""
+    found = rows(db, """SELECT count(*) AS tasks, coalesce(sum(joint_id IS NOT NULL), 0) AS joined FROM tasks
+                        WHERE window_start >= ? AND window_start < ?""", _days(year))
+    return found[0]
+
+
 def frequent_targets(db, year, tz, at_least=3, limit=20):
     """Enterprises with the most inspections this year (the high-frequency warning of the anchors)."""
     return rows(db, """SELECT e.id, e.name, e.usci, c.inspections AS total, c.counted

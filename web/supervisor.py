@@ -38,7 +38,8 @@ def home():
                            stats=stats.year_stats(db, year, tz()),
                            frequent=stats.frequent_targets(db, year, tz()),
                            refusals=stats.refusals(db, year, tz()), flagged=stats.flagged(db, year, tz()),
-                           open_complaints=feedback.complaint_count(db, "open"), journal_head=audit.head(db))
+                           open_complaints=feedback.complaint_count(db, "open"), journal_head=audit.head(db),
+                           merged=stats.merged_tasks(db, year))
 
 
 @bp.route("/complaints")
