@@ -139,9 +139,10 @@ def startable(db, user, enterprise_id, today):
 
 # ---- writes ----------------------------------------------------------------------------------------------
 
-def draft_task(db, caller, request, now, today):
+def draft_task(db, caller, request, now, today, notice_days=0):
     """Draft a task for the caller's agency (status submitted); return its id. The caller is always one of its
-    inspectors; every inspector must be of the agency and certified through the window's end."""
+    inspectors; every inspector must be of the agency and certified through the window's end; with notice, the
+    window opens notice_days ahead at least (checked again on approval)."""
     if caller["role"] != "inspector" or caller["agency_id"] is None:
         raise NotFound(Problem("not_found", "only an agency's inspectors draft tasks"))
     enterprise = _enterprise(db, request)
@@ -154,6 +155,10 @@ def draft_task(db, caller, request, now, today):
     certified = sum(1 for p in people if request.window_end
                     and rules.certificate_valid(p["cert_no"], p["cert_expires_on"], request.window_end))
     problems = rules.task_problems(request.kind, request.window_start, request.window_end, today, certified, codes)
+    if request.notice and request.window_start and "window_end" not in problems:
+        late = rules.notice_problem(request.window_start, today, notice_days)
+        if late:
+            problems["window_start"] = late
     strangers = [u for u in usernames if u not in {p["username"] for p in people}]
     if strangers:
         problems["inspectors"] = Problem("outsider", "not an active inspector of your agency: {names}",
@@ -335,11 +340,10 @@ def join_tasks(db, task_id, other_id, head, now, today):
     and starting either then records one joint inspection that marks both done. NotFound unless the caller heads
     one of the agencies (and, heading one only, the other task is for the same enterprise, so nothing else leaks);
     NotMatchable unless rules.match_problem finds nothing and neither is joined already."""
-    found = tasks_by_ids(db, [task_id, other_id], today)
-    if len(found) != 2:
+    a, b = task_by_id(db, task_id, today), task_by_id(db, other_id, today)
+    if a is None or b is None:
         raise NotFound(Problem("not_found", "no such task"))
-    a, b = found
-    own = [t for t in found if allowed(t, head, "decide")]
+    own = [t for t in (a, b) if allowed(t, head, "decide")]
     if not own or (len(own) == 1 and a["enterprise_id"] != b["enterprise_id"]):
         raise NotFound(Problem("not_found", "no such task"))
     problem = rules.match_problem(_matchable(a), _matchable(b), today) or _joined_problem(a, b)

@@ -5,7 +5,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from logbook import accounts, agencies, enterprises, errors, notices, tasks
+from logbook import accounts, agencies, enterprises, errors, notices, rules, tasks
 
 from . import database, now, role_required, tz
 from .forms import PROPOSAL_LABELS, AnswerProposalForm, DecisionForm, SearchForm, TaskForm
@@ -50,7 +50,8 @@ def new():
     form = TaskForm()
     mine = agencies.items(db, [current_user.agency])
     form.items.choices = [(i["code"], i["name"]) for i in mine]
-    colleagues = accounts.colleagues(db, current_user.row, 12)
+    colleagues = [u for u in accounts.colleagues(db, current_user.row, 12)  # whose certificate still runs
+                  if rules.certificate_valid(u["cert_no"], u["cert_expires_on"], today())]
     form.inspectors.choices = [(u["username"], f"{u['name']} · {u['cert_no'] or '-'}") for u in colleagues]
     problems = {}
     if request.method == "POST":
@@ -63,7 +64,8 @@ def new():
                 task_id = tasks.draft_task(db, current_user.row, tasks.TaskRequest(
                     kind=form.kind.data, window_start=form.window_start.data, window_end=form.window_end.data,
                     usci=enterprise["usci"], items=form.items.data or [], inspectors=form.inspectors.data or [],
-                    reason=form.reason.data, notice=form.notice.data), now(), today())
+                    reason=form.reason.data, notice=form.notice.data), now(), today(),
+                    notice_days=current_app.config["LOGBOOK_NOTICE_DAYS"])
             except errors.Invalid as e:
                 problems = {k: problem_text(v) for k, v in e.fields.items()}
             else:
