@@ -35,7 +35,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.security import generate_password_hash
 
 from app import create_app
-from logbook import accounts, db, enterprises, feedback
+from logbook import accounts, db, draws, enterprises, feedback, tasks
 
 ROOT = Path(__file__).resolve().parent.parent
 ENTERPRISES = 40_000
@@ -65,7 +65,7 @@ def budget(role):
 # The people who request every page; None is the anonymous visitor. Generated inspector i1 (agency A01) has a
 # history; the firm users belong to this year's busiest enterprise and to a typical one.
 ROLES = {"anonymous": None, "inspector": "i1", "firm (busiest)": "firm-busiest", "firm (typical)": "firm-typical",
-         "supervisor": "supervisor", "admin": "admin"}
+         "head": "head-a01", "supervisor": "supervisor", "admin": "admin"}
 
 # Every GET page, formatted with the facts of the `world` fixture; each is requested as every role.
 PAGES = [
@@ -83,7 +83,10 @@ PAGES = [
     "/firm/", "/firm/?year={last_year}", "/firm/inspections/{closed_id}", "/firm/inspections/{typical_inspection_id}",
     "/firm/confirm/{open_id}?code=000000", "/firm/confirm/{typical_inspection_id}?code=000000",
     "/firm/complaints", "/firm/complaints?inspection={closed_id}", "/firm/inbox",
-    "/firm/records.csv", "/firm/records.csv?year={last_year}",
+    "/firm/records.csv", "/firm/records.csv?year={last_year}", "/firm/notices", "/firm/notices/{task_id}",
+    # tasks (inspectors plan them, heads approve them) and the public draws
+    "/tasks/", "/tasks/?status=approved", "/tasks/?status=all", "/tasks/new", "/tasks/new?q={name_part}",
+    "/tasks/new?usci={busiest_usci}", "/tasks/{task_id}", "/draws/{draw_id}",
     # supervisor
     "/supervisor/", "/supervisor/?year={last_year}", "/supervisor/complaints", "/supervisor/complaints?page=2",
     "/supervisor/complaints?status=open&page=2", "/supervisor/complaints/{complaint_id}",
@@ -100,7 +103,8 @@ PAGES = [
     "/api/v1/openapi.json", "/api/v1/scan/{busiest_token}", "/api/v1/scan/{typical_token}",
     "/api/v1/inspections/{closed_id}", "/api/v1/inspections/{open_id}",
     "/api/v1/firm/inspections", "/api/v1/firm/inspections?year={last_year}", "/api/v1/complaints",
-    "/api/v1/stats", "/api/v1/stats?year={last_year}",
+    "/api/v1/stats", "/api/v1/stats?year={last_year}", "/api/v1/firm/notices", "/api/v1/tasks",
+    "/api/v1/tasks?status=submitted", "/api/v1/tasks/matches", "/api/v1/draws/{draw_id}",
     # the first check ever reads the whole journal; the next carries it on over the entries written since
     "/api/v1/journal/verify", "/api/v1/journal/verify?again=1",
 ]
@@ -187,11 +191,31 @@ def populate(store, tz):
     for n, past in enumerate(history):
         feedback.evaluate(store, past["id"], firm, 1 + n % 5, None, now)
         feedback.file_complaint(store, firm, "other", f"第{n}条意见", None, now)
-    return {"busiest_id": busiest["id"], "busiest_usci": busiest["usci"], "busiest_token": busiest["qr_token"],
+    task_id, draw_id = plan(store, busiest, now, tz)
+    return {"task_id": task_id, "draw_id": draw_id,
+            "busiest_id": busiest["id"], "busiest_usci": busiest["usci"], "busiest_token": busiest["qr_token"],
             "typical_id": typical["id"], "typical_usci": typical["usci"], "typical_token": typical["qr_token"],
             "name_part": "规模测试企业123", "usci_prefix": typical["usci"][:12], "last_year": now.astimezone(tz).year - 1,
             "open_id": open_id, "closed_id": closed_id, "typical_inspection_id": typical_inspection_id,
             "complaint_id": complaint_id}
+
+
+def plan(store, busiest, now, tz):
+    """Tasks before the door: a head of A01 approves i1's task with notice for the busiest firm, A02's overlapping
+    task makes a match, and the head draws five firms at random; returns (task id, draw id)."""
+    today = now.astimezone(tz).date()
+    add_user(store, "head-a01", "head", agency="A01")
+    add_user(store, "head-a02", "head", agency="A02")
+    set_password(store, "i501")  # the first inspector of A02
+    ids = []
+    for inspector, other, item, head in (("i1", "i2", "A01-001", "head-a01"), ("i501", "i502", "A02-001", "head-a02")):
+        task_id = tasks.draft_task(store, accounts.user_by_username(store, inspector), tasks.TaskRequest(
+            kind="routine", window_start=today + timedelta(days=5), window_end=today + timedelta(days=15),
+            usci=busiest["usci"], items=[item], inspectors=[other], notice=True), now, today)
+        tasks.approve_task(store, task_id, accounts.user_by_username(store, head), "同意", now, today, 3)
+        ids.append(task_id)
+    found = draws.draw(store, accounts.user_by_username(store, "head-a01"), 5, now, today, 3, seed="query-plans")
+    return ids[0], found
 
 
 @pytest.fixture(scope="module")
