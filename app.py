@@ -13,7 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import web
 from logbook import settings
-from web import admin, api, api_firm, auth, cli, errors, firm, inspector, public, supervisor, tasks, users
+from web import admin, api, api_draws, api_firm, api_tasks, auth, cli, errors, firm, inspector, public, supervisor, tasks, users
 
 LANGUAGES = ("zh", "en")
 
@@ -68,6 +68,8 @@ def create_app(test_config=None):
     rest = api.LogbookApi(app)
     api.document_security(rest.spec)
     assert api_firm.blp is api.blp  # the firm and supervisor endpoints live on the same /api/v1 blueprint
+    assert api_tasks.blp is api.blp  # so do the tasks (SPEC §9)
+    assert api_draws.blp is api.blp  # so do the random draws (whose published result needs no token)
     rest.register_blueprint(api.blp)
     for blueprint in (auth.bp, public.bp, inspector.bp, tasks.bp, firm.bp, supervisor.bp, admin.bp):
         app.register_blueprint(blueprint)

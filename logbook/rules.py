@@ -5,6 +5,7 @@ so every decision can be tested as a table.
 """
 
 import hashlib
+import heapq
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -330,12 +331,12 @@ def candidates_hash(uscis):
 
 def drawn(seed, uscis, count):
     """The `count` candidates with the smallest SHA-256 of seed|usci (all of them when there are fewer), in that order."""
-    return sorted(uscis, key=lambda u: sha256(f"{seed}|{u}"))[:max(count, 0)]
+    return heapq.nsmallest(max(count, 0), uscis, key=lambda u: sha256(f"{seed}|{u}"))  # = sorted(...)[:count]
 
 
 def pair(seed, usci, usernames):
     """The two inspectors for a drawn firm: the smallest SHA-256 of seed|usci|username."""
-    return sorted(usernames, key=lambda n: sha256(f"{seed}|{usci}|{n}"))[:MIN_INSPECTORS]
+    return heapq.nsmallest(MIN_INSPECTORS, usernames, key=lambda n: sha256(f"{seed}|{usci}|{n}"))
 
 
 def close_problems(result, findings, rectify_by, today):

@@ -210,6 +210,10 @@ def _step(db, task_id, action, user, at, note=None):
 def approve_task(db, task_id, head, note, now, today, notice_days):
     """The head approves a submitted task of the agency; with notice, its window must open notice_days ahead."""
     found = task_for(db, task_id, head, today, "decide")
+    if found["status"] != "submitted":  # the state first: a second approval is a conflict, not a bad window
+        raise NotSubmitted(Problem("not_submitted", "the task is {status}, not submitted", status=found["status"]))
+    if date.fromisoformat(found["window_end"]) < today:
+        raise Invalid({"window_end": Problem("window_passed", "the window has already passed")})
     if found["notice"]:
         problem = rules.notice_problem(date.fromisoformat(found["window_start"]), today, notice_days)
         if problem:
@@ -240,7 +244,9 @@ def _decide(db, task_id, head, status, note, now, today):
 
 def cancel_task(db, task_id, user, reason, now, today):
     """Its drafter or the agency's head cancels a task that is not done yet."""
-    task_for(db, task_id, user, today, "cancel")
+    found = task_for(db, task_id, user, today, "cancel")
+    if found["status"] == "expired":
+        raise TaskClosed(Problem("task_closed", "the task is {status}", status="expired"))
     if not (reason or "").strip():
         raise Invalid({"reason": Problem("no_cancel_reason", "say why the task is cancelled")})
     at = now_text(now)
@@ -248,7 +254,10 @@ def cancel_task(db, task_id, user, reason, now, today):
         current = value(db, "SELECT status FROM tasks WHERE id = ?", [task_id])
         if current in ("done", "cancelled", "rejected"):
             raise TaskClosed(Problem("task_closed", "the task is {status}", status=current))
-        db.execute("UPDATE tasks SET status = 'cancelled' WHERE id = ?", [task_id])
+        db.execute("UPDATE tasks SET status = 'cancelled', joint_id = NULL WHERE id = ?", [task_id])
+        # a joint visit of two is no longer joint: the partner goes on alone
+        db.execute("""UPDATE tasks SET joint_id = NULL WHERE joint_id = ? AND
+                      (SELECT count(*) FROM tasks WHERE joint_id = ?) < 2""", [found["joint_id"], found["joint_id"]])
         _step(db, task_id, "cancelled", user, at, reason.strip())
 
 
@@ -262,16 +271,23 @@ def task_for_start(db, caller, task_id, kind, enterprise_id, day, task_required)
         found = task_by_id(db, task_id, day)
         if found is None or not allowed(found, caller, "start"):
             raise NotFound(Problem("not_found", "no such task"))
-        if (found["status"] != "approved" or found["enterprise_id"] != enterprise_id
-                or not rules.covers(date.fromisoformat(found["window_start"]), date.fromisoformat(found["window_end"]), day)):
-            raise TaskRequired(Problem("task_not_startable", "task {id} is {status}, or not for this enterprise and day",
-                                       id=task_id, status=found["status"]))
+        partners = tasks_by_ids(db, found["joint_with"], day)
+        for task in [found, *partners]:  # a joint visit happens on a day inside every joined task's window
+            if (task["status"] != "approved" or task["enterprise_id"] != enterprise_id
+                    or not rules.covers(date.fromisoformat(task["window_start"]), date.fromisoformat(task["window_end"]),
+                                        day)):
+                raise TaskRequired(Problem("task_not_startable", "task {id} is {status}, or not for this enterprise and "
+                                           "day", id=task["id"], status=task["status"]))
+        if kind and kind != found["kind"]:  # else a routine task could start an exempt, uncounted inspection
+            raise Invalid({"kind": Problem("not_the_tasks_kind", "task {id} is a {kind} inspection", id=task_id,
+                                           kind=found["kind"])})
         return found
     if kind not in task_required:
         return None
+    # a joint visit starts from its task on the scan page, where every joined agency's inspectors are named
     oldest = value(db, """SELECT id FROM tasks WHERE enterprise_id = ? AND agency_id = ? AND status = 'approved'
-        AND window_start <= ? AND window_end >= ? ORDER BY window_start, id LIMIT 1""",
-                   [enterprise_id, caller["agency_id"], day.isoformat(), day.isoformat()])
+        AND kind = ? AND joint_id IS NULL AND window_start <= ? AND window_end >= ? ORDER BY window_start, id LIMIT 1""",
+                   [enterprise_id, caller["agency_id"], kind, day.isoformat(), day.isoformat()])
     if oldest is None:
         raise TaskRequired(Problem("task_required", "a {kind} inspection needs a task approved by your agency's head "
                                    "for this enterprise, covering today", kind=kind))

@@ -1,5 +1,5 @@
 """The command line of SPEC §6: `flask init-db`, `flask demo`, and the agencies, items, users,
-enterprises, rules and journal groups."""
+enterprises, rules, journal and draws groups."""
 
 import os
 import sqlite3
@@ -11,7 +11,23 @@ from flask import current_app, render_template
 from flask.cli import AppGroup, with_appcontext
 from flask_babel import force_locale
 
-from logbook import accounts, agencies, audit, backup, db, demo, enterprises, errors, inspections, limits, mailer, stats
+from logbook import (
+    accounts,
+    agencies,
+    audit,
+    backup,
+    db,
+    demo,
+    draws,
+    enterprises,
+    errors,
+    inspections,
+    limits,
+    mailer,
+    notices,
+    stats,
+    tasks,
+)
 
 from . import database, now, tz
 
@@ -21,6 +37,7 @@ users_cli = AppGroup("users", help="Manage users: inspectors, firm users, superv
 enterprises_cli = AppGroup("enterprises", help="Import enterprises and print their scan URLs.")
 rules_cli = AppGroup("rules", help="Manage limit rules (max inspections per window).")
 journal_cli = AppGroup("journal", help="Check the tamper-evident journal.")
+draws_cli = AppGroup("draws", help="Check random draws (双随机): recompute them from what they published.")
 notifications_cli = AppGroup("notifications", help="Mail the firms' inbox messages (when SMTP is configured).")
 
 
@@ -204,6 +221,23 @@ def journal_verify(published):
     sys.exit(0 if status["ok"] else 1)
 
 
+@draws_cli.command("verify")
+@click.argument("draw_id", metavar="ID", type=click.IntRange(1, 2**63 - 1))
+def draws_verify(draw_id):
+    """Recompute a draw from its stored seed and candidates; exit status 0 only if the firms and pairs match exactly."""
+    differences = draws.verify(database(), draw_id)
+    if differences is None:
+        fail(f"no draw with id {draw_id}")
+    if differences:
+        click.echo(f"Draw {draw_id} does NOT recompute: {len(differences)} difference(s)", err=True)
+        for difference in differences:
+            click.echo(f"  {difference}", err=True)
+        sys.exit(1)
+    found = draws.draw_by_id(database(), draw_id)
+    click.echo(f"Draw {draw_id} OK: {len(found['enterprises'])} firm(s) and their pairs recomputed exactly from the seed "
+               f"and {found['candidate_count']} candidates (hash {found['candidates_hash']})")
+
+
 @notifications_cli.command("mail")
 @click.option("--every", type=click.IntRange(min=0), default=0,
               help="Keep running, mailing new messages every this many seconds (0: once and exit).")
@@ -226,6 +260,13 @@ def notifications_mail(every):
 
 def compose_mail(message):
     """Subject and body of one inbox message, in Chinese, as the inbox shows it."""
+    base = current_app.config["LOGBOOK_BASE_URL"].rstrip("/")
+    if message["task_id"]:  # a notice of inspection (检查预告)
+        task = tasks.task_by_id(database(), message["task_id"], now().astimezone(tz()).date())
+        with force_locale("zh"):
+            return f"[扫码入企] {message['enterprise']}", render_template(
+                "mail/notification.txt", message=message, notice=notices.notice_of(task), inspection=None,
+                enterprise=message["enterprise"], agencies=task["agency_name"], link=f"{base}/firm/notices/{task['id']}")
     found = inspections.inspection(database(), message["inspection_id"])
     with force_locale("zh"):
         subject = f"[扫码入企] {message['enterprise']}"
@@ -252,6 +293,6 @@ def backup_database(file, force):
 
 def register(app):
     """Attach every command to the app's `flask` CLI."""
-    for command in (init_db, load_demo, agencies_cli, items_cli, users_cli, enterprises_cli, rules_cli, journal_cli,
+    for command in (init_db, load_demo, agencies_cli, items_cli, users_cli, enterprises_cli, rules_cli, journal_cli, draws_cli,
                     notifications_cli, backup_database):
         app.cli.add_command(command)

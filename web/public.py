@@ -1,9 +1,10 @@
-"""The URL in every QR code, /q/<token>: what it shows depends on who opens it."""
+"""Pages without a login: the URL in every QR code, /q/<token>, whose page depends on who opens it, and the
+published random draws, /draws/<id> (一公开)."""
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, abort, redirect, render_template, url_for
 from flask_login import current_user
 
-from logbook import enterprises
+from logbook import draws, enterprises
 
 from . import database
 from .inspector import render_scan
@@ -25,3 +26,12 @@ def scan(token):
         if current_user.role == "firm" and current_user.enterprise_id == found["id"]:
             return redirect(url_for("firm.home"))
     return render_template("public/landing.html", enterprise=found, token=token)
+
+
+@bp.route("/draws/<int:draw_id>")
+def draw(draw_id):
+    """A random draw as published (双随机一公开): who drew what from how many, and how anyone can check it."""
+    found = draws.draw_by_id(database(), draw_id)
+    if found is None:
+        abort(404)
+    return render_template("public/draw.html", draw=found, people={p["username"]: p for p in found["inspectors"]})

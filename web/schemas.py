@@ -60,7 +60,8 @@ class Location(Strict):
 class InspectionRequest(Strict):
     qr_token = Text(validate=validate.Length(1, 64), metadata={"description": "the token from the scanned QR code"})
     usci = Text(validate=validate.Length(1, 40), metadata={"description": "for manual entry instead of a scan"})
-    kind = fields.String(required=True, validate=validate.OneOf(rules.KINDS))
+    kind = fields.String(load_default=None, validate=validate.OneOf(rules.KINDS),
+                         metadata={"description": "required unless task_id is given"})
     agencies = fields.List(Text(validate=validate.Length(1, 32)), validate=validate.Length(max=20))
     inspectors = fields.List(Text(validate=validate.Length(1, 64)), validate=validate.Length(max=20))
     items = fields.List(Text(validate=validate.Length(1, 64)), validate=validate.Length(max=100))
@@ -69,6 +70,14 @@ class InspectionRequest(Strict):
     recheck_of = fields.Integer(strict=True, validate=ID_RANGE, allow_none=True)
     started_at = fields.DateTime(validate=_plausible_time, metadata={"description": "ISO 8601; for late entries"})
     location = fields.Nested(Location)
+    task_id = fields.Integer(strict=True, validate=ID_RANGE, allow_none=True, metadata={
+        "description": "start from this approved task (SPEC §9): kind, items and inspectors default to its own"})
+
+    @ma.validates_schema(skip_on_field_errors=False, pass_original=True)
+    def kind_or_task(self, data, original, **kwargs):
+        """A start names its kind, or the task it starts from (whose kind it takes)."""
+        if isinstance(original, dict) and original.get("kind") is None and original.get("task_id") is None:
+            raise ma.ValidationError("kind is required unless task_id is given", "kind")
 
 
 class CloseRequest(Strict):
@@ -162,6 +171,86 @@ class JournalStatus(ma.Schema):
     verified_in_full_at = fields.String(allow_none=True, metadata={
         "description": "when `flask journal verify` last re-read every entry (this answer covers the entries since)"})
     since = fields.Integer(metadata={"description": "the entries this answer checked come after this one"})
+
+
+# ---- tasks (SPEC §9) ------------------------------------------------------------------------------
+
+TASK_KINDS = tuple(k for k in rules.KINDS if k != rules.VISIT)  # a service visit is never an inspection to plan
+TASK_STATUSES = ("submitted", "approved", "rejected", "done", "cancelled", "expired")
+
+
+class TaskRequest(Strict):
+    qr_token = Text(validate=validate.Length(1, 64), metadata={"description": "the enterprise's QR token"})
+    usci = Text(validate=validate.Length(1, 40), metadata={"description": "or the enterprise's USCI"})
+    kind = fields.String(required=True, validate=validate.OneOf(TASK_KINDS))
+    items = fields.List(Text(validate=validate.Length(1, 64)), required=True, validate=validate.Length(max=100))
+    inspectors = fields.List(Text(validate=validate.Length(1, 64)), required=True, validate=validate.Length(max=20),
+                             metadata={"description": "usernames of the agency's other inspectors; the caller is one"})
+    window_start = fields.Date(required=True, validate=_plausible_date)
+    window_end = fields.Date(required=True, validate=_plausible_date, metadata={"description": "included"})
+    reason = Text(validate=validate.Length(max=1000), allow_none=True, metadata={"description": "basis or reason"})
+    notice = fields.Boolean(load_default=False, metadata={"description": "the firm hears of it once approved"})
+
+    @ma.validates_schema(skip_on_field_errors=False, pass_original=True)
+    def enterprise_named(self, data, original, **kwargs):
+        """A task names its enterprise by QR token or USCI."""
+        if isinstance(original, dict) and not original.get("qr_token") and not original.get("usci"):
+            raise ma.ValidationError("give the enterprise's qr_token or usci", "qr_token")
+
+
+class TaskQuery(ma.Schema):
+    status = fields.String(validate=validate.OneOf(TASK_STATUSES), metadata={"description": "as of today"})
+    before = fields.Integer(validate=ID_RANGE, metadata={"description": "the next page: tasks with a smaller id"})
+
+
+class CancelTaskRequest(Strict):
+    reason = Text(required=True, validate=validate.Length(1, 1000))
+
+
+class ApproveTaskRequest(Strict):
+    note = Text(validate=validate.Length(max=1000), allow_none=True)
+
+
+class RejectTaskRequest(Strict):
+    reason = Text(required=True, validate=validate.Length(1, 1000))
+
+
+class JoinTaskRequest(Strict):
+    task_id = fields.Integer(required=True, strict=True, validate=ID_RANGE,
+                             metadata={"description": "the other agency's task to visit together"})
+
+
+class Task(ma.Schema):
+    id = fields.Integer()
+    agency = fields.String()
+    enterprise = fields.Nested(EnterpriseRef)
+    kind = fields.String()
+    items = fields.List(fields.String())
+    inspectors = fields.List(fields.Nested(Inspector))
+    window_start = fields.String(metadata={"description": "a local date, included"})
+    window_end = fields.String(metadata={"description": "a local date, included"})
+    status = fields.String(metadata={"description": "one of " + ", ".join(TASK_STATUSES)})
+    notice = fields.Boolean()
+    source = fields.String(metadata={"description": "manual or draw"})
+    reason = fields.String(allow_none=True)
+    note = fields.String(allow_none=True, metadata={"description": "the head's note, or why the task was rejected"})
+    approved_by = fields.String(metadata={"description": "the approving head's username, once approved"})
+    approved_at = fields.String(metadata={"description": "once approved"})
+    inspection_id = fields.Integer(allow_none=True, metadata={"description": "the inspection that did it, once done"})
+    joint_with = fields.List(fields.Integer(), metadata={"description": "other agencies' tasks joined into one visit"})
+
+
+class TaskList(ma.Schema):
+    tasks = fields.List(fields.Nested(Task))
+
+
+class TaskMatch(ma.Schema):
+    enterprise = fields.Nested(EnterpriseRef)
+    tasks = fields.List(fields.Nested(Task))
+
+
+class TaskMatches(ma.Schema):
+    matches = fields.List(fields.Nested(TaskMatch))
 
 
 class ErrorBody(ma.Schema):
