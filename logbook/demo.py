@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from . import accounts, agencies, enterprises, inspections, tasks, usci
+from . import accounts, agencies, draws, enterprises, inspections, tasks, usci
 from .db import value
 
 PASSWORD = "demo-pass-2026"
@@ -85,7 +85,7 @@ TASKS = [
 
 
 def load_tasks(db, today, now, tz):
-    """Tasks in every state for the demo: announced, matched, waiting, rejected, cancelled, done and expired."""
+    """Tasks in every state for the demo: announced, matched, waiting, rejected, cancelled, done, expired, drawn."""
     heads = {a: accounts.user_by_username(db, f"head.{a.lower()}") for a in ("SCJG", "YJGL")}
     for inspector, colleague, index, item, first, last, notice, then in TASKS:
         caller = accounts.user_by_username(db, inspector)
@@ -111,6 +111,8 @@ def load_tasks(db, today, now, tz):
         kind="special", window_start=earlier, window_end=earlier + timedelta(days=5), usci=firm["usci"],
         items=["SCJG-002"], inspectors=["li.na"], reason="特种设备专项检查"), now, earlier)
     tasks.approve_task(db, task_id, heads["SCJG"], "同意", now, earlier, 0)
+    # a published random draw (双随机一公开): two firms and their pairs, from a seed anyone can check
+    draws.draw(db, heads["SCJG"], 2, now, today, 3, seed="株洲-2026-双随机-示例")
 
 
 def is_loaded(db):

@@ -1,11 +1,12 @@
 """Tasks on the web: an inspector plans an inspection, the agency's head approves it, and at the door the scan
 page offers to start it; other agencies' heads, firms and strangers see nothing."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from conftest import add_user, csrf_from, login
+from conftest import add_enterprise, add_user, csrf_from, login
 
+from logbook import accounts, tasks
 from logbook.db import row, rows, value
 
 
@@ -109,3 +110,48 @@ def test_with_the_switch_on_a_routine_start_without_a_task_is_refused_on_the_pag
     assert response.status_code == 409
     assert "须先有本机关负责人批准" in response.get_data(as_text=True)
     assert value(store, "SELECT count(*) FROM inspections") == 0
+
+
+def overlapping(store, world):
+    """Approved tasks of SCJG and YJGL for the world's enterprise, overlapping this week; returns their ids."""
+    now, today = datetime.now(UTC), date.today()
+    ids = []
+    for by, other, item, head in (("ann", "bob", "SCJG-001", "head-sc"), ("cat", "dan", "YJGL-001", "head-yj")):
+        task_id = tasks.draft_task(store, accounts.user_by_username(store, by), tasks.TaskRequest(
+            kind="routine", window_start=today, window_end=today + timedelta(days=6), usci=world["enterprise"]["usci"],
+            items=[item], inspectors=[other]), now, today)
+        tasks.approve_task(store, task_id, accounts.user_by_username(store, head), None, now, today, 0)
+        ids.append(task_id)
+    return ids
+
+
+def test_heads_see_the_joint_visits_on_offer_and_join_them(client, store, world, heads):
+    mine, theirs = overlapping(store, world)
+    login(client, "head-sc")
+    page = client.get("/tasks/").get_data(as_text=True)
+    assert "可合并的联合检查" in page and f'id="join-{mine}-{theirs}"' in page
+    response = client.post(f"/tasks/{mine}/join", data={"csrf_token": csrf_from(page), "other": theirs})
+    assert response.status_code == 302
+    assert {r["joint_id"] for r in rows(store, "SELECT joint_id FROM tasks")} == {min(mine, theirs)}
+    assert "可合并的联合检查" not in client.get("/tasks/").get_data(as_text=True)
+
+
+def test_an_inspector_sees_the_offer_but_cannot_join(client, store, world, heads):
+    mine, theirs = overlapping(store, world)
+    login(client, "ann")
+    page = client.get("/tasks/").get_data(as_text=True)
+    assert "可合并的联合检查" in page and "join-" not in page
+    assert client.post(f"/tasks/{mine}/join", data={"csrf_token": csrf_from(page), "other": theirs}).status_code == 404
+
+
+def test_a_head_draws_from_the_tasks_page_and_lands_on_the_public_result(client, store, world, heads):
+    for n in range(5):
+        add_enterprise(store, name=f"抽查企业{n}", risk_level="C")
+    login(client, "head-sc")
+    page = client.get("/tasks/").get_data(as_text=True)
+    response = client.post("/tasks/draw", data={"csrf_token": csrf_from(page), "count": "2", "risk_level": "C",
+                                                "industry": ""})
+    draw_id = value(store, "SELECT id FROM draws")
+    assert response.status_code == 302 and response.headers["Location"] == f"/draws/{draw_id}"
+    assert value(store, "SELECT count(*) FROM tasks WHERE source = 'draw' AND status = 'submitted'") == 2
+    assert "抽查企业" in client.get(f"/draws/{draw_id}").get_data(as_text=True)

@@ -200,3 +200,14 @@ class ProposalForm(FlaskForm):
 class AnswerProposalForm(FlaskForm):
     answer = SelectField(_l("Answer"), choices=choices([("accepted", _l("Accept the day")),
                                                         ("declined", _l("Decline the day"))]))
+
+
+class JoinForm(FlaskForm):
+    other = IntegerField(validators=[InputRequired(), NumberRange(1, 2**62)])
+
+
+class DrawForm(FlaskForm):
+    count = IntegerField(_l("How many enterprises"), validators=[InputRequired(), NumberRange(1, 10_000)], default=10)
+    risk_level = SelectField(_l("Risk level"), choices=choices([("", _l("any"))] + [(r, r) for r in rules.RISK_LEVELS]),
+                             default="")
+    industry = StringField(_l("Industry (empty: any)"), validators=[Optional(), Length(max=100)])

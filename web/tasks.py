@@ -5,10 +5,10 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from logbook import accounts, agencies, enterprises, errors, notices, rules, tasks
+from logbook import accounts, agencies, draws, enterprises, errors, notices, rules, tasks
 
 from . import database, now, role_required, tz
-from .forms import PROPOSAL_LABELS, AnswerProposalForm, DecisionForm, SearchForm, TaskForm
+from .forms import PROPOSAL_LABELS, AnswerProposalForm, DecisionForm, DrawForm, JoinForm, SearchForm, TaskForm
 from .problems import problem_text
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
@@ -30,10 +30,52 @@ def home():
     status = status if status in STATUSES else None
     if status is None and current_user.role == "head":
         status = "submitted"
-    found = tasks.tasks_for_user(database(), current_user.row, today(), status, PAGE_SIZE + 1,
+    db = database()
+    found = tasks.tasks_for_user(db, current_user.row, today(), status, PAGE_SIZE + 1,
                                  request.args.get("before", type=int))
     return render_template("tasks/home.html", tasks=found[:PAGE_SIZE], status=status, statuses=STATUSES,
-                           older=found[PAGE_SIZE - 1]["id"] if len(found) > PAGE_SIZE else None)
+                           older=found[PAGE_SIZE - 1]["id"] if len(found) > PAGE_SIZE else None,
+                           matches=tasks.matches(db, current_user.row, today(), limit=20),
+                           draw_form=DrawForm() if current_user.role == "head" else None)
+
+
+@bp.route("/<int:task_id>/join", methods=["POST"])
+@role_required("head")
+def join(task_id):
+    """Join the agency's task with another agency's for the same firm into one visit (拼团)."""
+    form = JoinForm()
+    if not form.validate():
+        abort(400)
+    try:
+        tasks.join_tasks(database(), task_id, form.other.data, current_user.row, now(), today())
+    except errors.NotFound:
+        abort(404)
+    except errors.NotMatchable as e:
+        flash(problem_text(e.problem), "error")
+        return redirect(url_for("tasks.home"))
+    flash(_("Joined: one visit, one scan, one joint inspection."), "success")
+    return redirect(url_for("tasks.task", task_id=task_id))
+
+
+@bp.route("/draw", methods=["POST"])
+@role_required("head")
+def draw():
+    """Draw firms and pairs of the agency's inspectors at random (双随机); the result is public at once."""
+    form = DrawForm()
+    if not form.validate():
+        if "csrf_token" in form.errors:
+            abort(400)
+        flash("; ".join(" ".join(v) for v in form.errors.values()), "error")
+        return redirect(url_for("tasks.home"))
+    try:
+        draw_id = draws.draw(database(), current_user.row, form.count.data, now(), today(),
+                             current_app.config["LOGBOOK_NOTICE_DAYS"], risk_level=form.risk_level.data or None,
+                             industry=form.industry.data or None)
+    except errors.Invalid as e:
+        flash("; ".join(problem_text(p) for p in e.fields.values()), "error")
+        return redirect(url_for("tasks.home"))
+    flash(_("Drawn: the tasks wait for your approval, and the draw is public."), "success")
+    return redirect(url_for("public.draw", draw_id=draw_id))
 
 
 @bp.route("/new", methods=["GET", "POST"])
