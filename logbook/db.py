@@ -387,7 +387,8 @@ CREATE TABLE tasks (
   id INTEGER PRIMARY KEY, agency_id INTEGER NOT NULL REFERENCES agencies(id),
   enterprise_id INTEGER NOT NULL REFERENCES enterprises(id), kind TEXT NOT NULL,
   window_start TEXT NOT NULL, window_end TEXT NOT NULL, reason TEXT, notice INTEGER NOT NULL DEFAULT 0,
-  source TEXT NOT NULL DEFAULT 'manual' CHECK (source IN ('manual', 'draw')), draw_id INTEGER REFERENCES draws(id),
+  source TEXT NOT NULL DEFAULT 'manual' CHECK (source IN ('manual', 'draw', 'backfill')),
+  draw_id INTEGER REFERENCES draws(id),
   status TEXT NOT NULL DEFAULT 'submitted'
     CHECK (status IN ('submitted', 'approved', 'rejected', 'done', 'cancelled')),
   drafted_by INTEGER NOT NULL REFERENCES users(id), drafted_at TEXT NOT NULL,

@@ -307,6 +307,10 @@ def record_inspection(db, caller, request, now, tz, counted_kinds=rules.COUNTED_
             inspection_id = _insert(db, start)
             if task:
                 tasks.mark_done(db, task, inspection_id, caller, start.recorded_at)
+            elif task_required and rules.is_exempt(request.kind, counted_kinds):  # its approval comes afterwards
+                tasks.insert_backfill(db, caller, inspection_id, caller["agency_id"], enterprise["id"], request.kind,
+                                      day, [caller["id"]] + [o["id"] for o in others], [
+                                          i["id"] for i in item_rows if i["agency"] == caller["agency"]], now)
     if refused:
         raise refused
     return inspection_id

@@ -184,7 +184,7 @@ def insert_task(db, by, agency_id, enterprise_id, kind, window_start, window_end
         agency_id, enterprise_id, kind, window_start.isoformat(), window_end.isoformat(), (reason or "").strip() or None,
         int(bool(notice)), source, draw_id, by["id"], at]).lastrowid
     _link(db, task_id, user_ids, item_ids)
-    _step(db, task_id, source if source == "draw" else "draft", by, at)
+    _step(db, task_id, source if source in ("draw", "backfill") else "draft", by, at)
     return task_id
 
 
@@ -208,10 +208,13 @@ def _step(db, task_id, action, user, at, note=None):
 
 
 def approve_task(db, task_id, head, note, now, today, notice_days):
-    """The head approves a submitted task of the agency; with notice, its window must open notice_days ahead."""
+    """The head approves a submitted task of the agency; with notice, its window must open notice_days ahead. An
+    exempt inspection's approval recorded afterwards (source backfill) is done at once."""
     found = task_for(db, task_id, head, today, "decide")
     if found["status"] != "submitted":  # the state first: a second approval is a conflict, not a bad window
         raise NotSubmitted(Problem("not_submitted", "the task is {status}, not submitted", status=found["status"]))
+    if found["source"] == "backfill":
+        return _decide(db, found["id"], head, "done", note, now, today, step="approved")
     if date.fromisoformat(found["window_end"]) < today:
         raise Invalid({"window_end": Problem("window_passed", "the window has already passed")})
     if found["notice"]:
@@ -229,7 +232,7 @@ def reject_task(db, task_id, head, reason, now, today):
     _decide(db, task_id, head, "rejected", reason, now, today)
 
 
-def _decide(db, task_id, head, status, note, now, today):
+def _decide(db, task_id, head, status, note, now, today, step=None):
     at = now_text(now)
     with immediate(db):  # the status is read under the lock: two heads deciding at once, one wins
         current = value(db, "SELECT status FROM tasks WHERE id = ?", [task_id])
@@ -237,7 +240,7 @@ def _decide(db, task_id, head, status, note, now, today):
             raise NotSubmitted(Problem("not_submitted", "the task is {status}, not submitted", status=current))
         db.execute("UPDATE tasks SET status = ?, decided_by = ?, decided_at = ?, note = ? WHERE id = ?",
                    [status, head["id"], at, (note or "").strip() or None, task_id])
-        _step(db, task_id, status, head, at, note)
+        _step(db, task_id, step or status, head, at, note)
         if status == "approved":
             inbox.notify_notice(db, task_id, at)  # when the task gives notice: the firm hears of it now
 
@@ -259,6 +262,20 @@ def cancel_task(db, task_id, user, reason, now, today):
         db.execute("""UPDATE tasks SET joint_id = NULL WHERE joint_id = ? AND
                       (SELECT count(*) FROM tasks WHERE joint_id = ?) < 2""", [found["joint_id"], found["joint_id"]])
         _step(db, task_id, "cancelled", user, at, reason.strip())
+
+
+def insert_backfill(db, caller, inspection_id, agency_id, enterprise_id, kind, day, user_ids, item_ids, now):
+    """Inside an exempt inspection's start (when approval is required for some kinds): the approval it did not need
+    beforehand, waiting for the head as a submitted task that is done once approved (SPEC §9, backfill)."""
+    task_id = insert_task(db, caller, agency_id, enterprise_id, kind, day, day, user_ids, item_ids, now,
+                          reason=f"inspection {inspection_id}", source="backfill")
+    db.execute("UPDATE tasks SET inspection_id = ? WHERE id = ?", [inspection_id, task_id])
+
+
+def overdue(task, today, backfill_days):
+    """True for an approval recorded afterwards that is still missing after backfill_days (a warning)."""
+    return (task["source"] == "backfill" and task["status"] == "submitted"
+            and (today - date.fromisoformat(task["window_start"])).days > backfill_days)
 
 
 # ---- the door --------------------------------------------------------------------------------------------

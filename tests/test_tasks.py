@@ -139,3 +139,19 @@ def test_three_clean_inspections_in_a_row_need_a_reason_for_the_fourth(store, wo
         start(store, world["enterprise"])
     assert "reason" in refused.value.fields
     assert start(store, world["enterprise"], reason="群众反映食品安全问题，需再次检查")
+
+
+def test_with_approval_required_an_exempt_start_waits_for_its_approval_afterwards(store, world, heads):
+
+    inspection_id = inspections.record_inspection(store, user(store, "ann"), inspections.StartRequest(
+        kind="complaint", reference="投诉-7", qr_token=world["enterprise"]["qr_token"], inspectors=["bob"],
+        items=["SCJG-001"]), NOW, TZ, task_required=("routine",))
+    backfill = row(store, "SELECT id, status, source, inspection_id, agency_id FROM tasks")
+    assert (backfill["status"], backfill["source"], backfill["inspection_id"]) == ("submitted", "backfill", inspection_id)
+    assert tasks.overdue(tasks.task_by_id(store, backfill["id"], TODAY), TODAY + timedelta(days=4), 3)
+    assert not tasks.overdue(tasks.task_by_id(store, backfill["id"], TODAY), TODAY + timedelta(days=3), 3)
+    tasks.approve_task(store, backfill["id"], user(store, "head-sc"), "补办", NOW, TODAY + timedelta(days=4), 3)
+    assert value(store, "SELECT status FROM tasks") == "done"
+    assert [r["action"] for r in rows(store, "SELECT action FROM task_steps ORDER BY id")] == ["backfill", "approved"]
+    start(store, world["enterprise"], kind="referral", reference="转-1")  # without the switch: no approval asked
+    assert value(store, "SELECT count(*) FROM tasks") == 1

@@ -165,7 +165,8 @@ class ImportForm(FlaskForm):
 
 TASK_STATUS_LABELS = {"submitted": _l("waiting for approval"), "approved": _l("approved"), "done": _l("done"),
                       "rejected": _l("not approved"), "cancelled": _l("cancelled"), "expired": _l("expired")}
-TASK_STEP_LABELS = {"draft": _l("drafted"), "draw": _l("drawn at random"), "approved": _l("approved"),
+TASK_STEP_LABELS = {"draft": _l("drafted"), "draw": _l("drawn at random"),
+                    "backfill": _l("started without a task (exempt): approval to record"), "approved": _l("approved"),
                     "rejected": _l("not approved"), "cancelled": _l("cancelled"), "done": _l("started at the door"),
                     "joined": _l("joined with another agency's task"), "proposed": _l("the enterprise proposed a day"),
                     "accepted": _l("the day was accepted"), "declined": _l("the day was declined")}

@@ -33,6 +33,8 @@ def home():
     db = database()
     found = tasks.tasks_for_user(db, current_user.row, today(), status, PAGE_SIZE + 1,
                                  request.args.get("before", type=int))
+    for t in found:
+        t["overdue"] = tasks.overdue(t, today(), current_app.config["LOGBOOK_BACKFILL_DAYS"])
     return render_template("tasks/home.html", tasks=found[:PAGE_SIZE], status=status, statuses=STATUSES,
                            older=found[PAGE_SIZE - 1]["id"] if len(found) > PAGE_SIZE else None,
                            matches=tasks.matches(db, current_user.row, today(), limit=20),
