@@ -62,6 +62,11 @@ def draw(db, head, count, now, today, notice_days, risk_level=None, industry=Non
     if not uscis:
         field = "industry" if industry else "risk_level" if risk_level else "count"
         raise Invalid({field: Problem("no_candidates", "no enterprise matches (white-listed ones are left out)")})
+    most = rules.draw_limit(risk_level, len(uscis))
+    if risk_level and count > most:  # a low-risk firm is drawn rarely: A ≤ 5%, D up to all of them
+        raise Invalid({"count": Problem("over_risk_share", "at most {most} of the {total} firms of risk level {level} "
+                                        "({share:.0%}) in one draw", most=most, total=len(uscis), level=risk_level,
+                                        share=rules.RISK_SHARES[risk_level])})
     firms, pairs, digest, stored, result = _outcome(seed, uscis, count, sorted(pool))
     item_ids = [things[c] for c in codes]
     with immediate(db):

@@ -6,6 +6,7 @@ so every decision can be tested as a table.
 
 import hashlib
 import heapq
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -322,6 +323,16 @@ def match_problem(a, b, today):
 
 def sha256(text):
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+RISK_SHARES = {"A": 0.05, "B": 0.15, "C": 0.30, "D": 1.0}  # at most this share of a risk level is drawn (越秀's 5-50%)
+
+
+def draw_limit(risk_level, candidates):
+    """How many firms of this many candidates of a risk level one draw may take (all of them without a level)."""
+    if risk_level not in RISK_SHARES:
+        return candidates
+    return max(1, math.ceil(RISK_SHARES[risk_level] * candidates))
 
 
 def candidates_hash(uscis):

@@ -43,6 +43,7 @@ TEXTS = {
     "task_not_startable": _l("Task %(id)s is %(status)s, or not for this enterprise and day."),
     "task_taken": _l("Task %(id)s was started already."),
     "not_the_tasks_kind": _l("Task %(id)s is a %(kind)s inspection."),
+    "over_risk_share": _l("At most %(most)s of the %(total)s enterprises of risk level %(level)s in one draw."),
     "day_outside_window": _l("Propose a day from %(start)s to %(end)s."),
     "no_proposal": _l("There is no proposed day to answer."),
     "same_agency_tasks": _l("Tasks of the same agency are not joined."),
