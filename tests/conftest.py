@@ -95,6 +95,18 @@ def add_user(store, username, role, cert_days=365, **overrides):
     return accounts.add_user(store, username, PASSWORD, role, hash_method="pbkdf2:sha256:1000", **overrides)
 
 
+@pytest.fixture
+def auth(client, world):
+    """auth(username) -> the bearer header of that user (one token per user and test)."""
+    issued = {}
+
+    def header(username):
+        if username not in issued:
+            issued[username] = token_for(client, username)
+        return issued[username]
+    return header
+
+
 def token_for(client, username):
     """A bearer header for the user, obtained through the API."""
     response = client.post("/api/v1/tokens", json={"username": username, "password": PASSWORD})

@@ -45,18 +45,6 @@ def body_for(enterprise, **overrides):
 
 
 @pytest.fixture
-def auth(client, world):
-    """auth(username) -> the bearer header of that user (one token per user and test)."""
-    issued = {}
-
-    def header(username):
-        if username not in issued:
-            issued[username] = token_for(client, username)
-        return issued[username]
-    return header
-
-
-@pytest.fixture
 def start(client, world, auth):
     """start(username="ann", enterprise=None, **body overrides) -> the response to POST /inspections."""
     def post(username="ann", enterprise=None, **overrides):

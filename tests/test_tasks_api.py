@@ -5,7 +5,7 @@ refusal is also checked in the database."""
 from datetime import datetime, timedelta
 
 import pytest
-from conftest import TZ, add_enterprise, add_user, token_for
+from conftest import TZ, add_enterprise, add_user
 from conftest import close as close_inspection
 from conftest import start as record
 
@@ -69,15 +69,9 @@ def crew(store, world):
 
 
 @pytest.fixture
-def auth(client, crew):
-    """auth(username) -> the bearer header of that user (one token per user and test)."""
-    issued = {}
-
-    def header(username):
-        if username not in issued:
-            issued[username] = token_for(client, username)
-        return issued[username]
-    return header
+def auth(auth, crew):
+    """conftest's auth, once the crew (heads, a third agency, eve) exists."""
+    return auth
 
 
 @pytest.fixture
