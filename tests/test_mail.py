@@ -2,14 +2,14 @@
 
 import socketserver
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes, policy
 from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import add_user
 
-from logbook import accounts, inspections
+from logbook import accounts, inspections, tasks
 from logbook.db import value
 
 
@@ -92,3 +92,20 @@ def test_without_an_smtp_host_the_command_says_so_and_the_inbox_still_fills(app,
     assert result.exit_code == 1
     assert "LOGBOOK_SMTP_HOST" in result.output
     assert value(store, "SELECT count(*) FROM notifications WHERE kind = 'started'") == 1
+
+
+def test_a_notice_of_inspection_is_mailed_with_its_window_items_and_inspectors(app, store, world, smtp):
+    add_user(store, "firm2", "firm", usci_code=world["enterprise"]["usci"], email="office@firm.example")
+    add_user(store, "head-sc", "head", agency="SCJG")
+    first = date.today() + timedelta(days=5)
+    task_id = tasks.draft_task(store, accounts.user_by_username(store, "ann"), tasks.TaskRequest(
+        kind="routine", window_start=first, window_end=first + timedelta(days=5), usci=world["enterprise"]["usci"],
+        items=["SCJG-001"], inspectors=["bob"], notice=True), datetime.now(UTC), date.today())
+    tasks.approve_task(store, task_id, accounts.user_by_username(store, "head-sc"), None, datetime.now(UTC),
+                       date.today(), 3)
+    app.config.update(LOGBOOK_SMTP_HOST="127.0.0.1", LOGBOOK_SMTP_PORT=smtp.server_address[1])
+    result = app.test_cli_runner().invoke(args=["notifications", "mail"])
+    assert result.exit_code == 0, result.output
+    body = message_from_bytes(smtp.messages[0][1], policy=policy.default).get_content()
+    for text in ("检查预告", first.isoformat(), "食品经营许可检查", "C-ann", "C-bob", f"/firm/notices/{task_id}"):
+        assert text in body
