@@ -399,6 +399,7 @@ CREATE INDEX tasks_enterprise ON tasks(enterprise_id, window_start);
 CREATE INDEX tasks_agency ON tasks(agency_id, status, id);
 CREATE INDEX tasks_agency_newest ON tasks(agency_id, id);
 CREATE INDEX tasks_window ON tasks(window_start, joint_id);
+CREATE INDEX tasks_inspection ON tasks(inspection_id) WHERE inspection_id IS NOT NULL;
 CREATE INDEX tasks_joint ON tasks(joint_id) WHERE joint_id IS NOT NULL;
 CREATE TABLE task_inspectors (
   task_id INTEGER NOT NULL REFERENCES tasks(id), user_id INTEGER NOT NULL REFERENCES users(id),

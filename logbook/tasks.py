@@ -121,6 +121,11 @@ def tasks_for_user(db, user, today, status=None, limit=50, before=None):
     return tasks_by_ids(db, ids, today)
 
 
+def task_ids_of_inspection(db, inspection_id):
+    """The tasks an inspection was started from (two for a joint visit), or approved afterwards."""
+    return [r["id"] for r in rows(db, "SELECT id FROM tasks WHERE inspection_id = ? ORDER BY id", [inspection_id])]
+
+
 def steps_of(db, task_id):
     """Every step of a task, oldest first, with who took it."""
     return rows(db, """SELECT s.action, s.at, s.note, u.name AS by_name, u.role AS by_role FROM task_steps s

@@ -71,6 +71,7 @@ def test_the_head_approves_and_the_scan_page_offers_to_start_the_task(app, clien
     assert row(store, "SELECT status, inspection_id FROM tasks") == {"status": "done", "inspection_id": inspection["id"]}
     steps = [s["action"] for s in rows(store, "SELECT action FROM task_steps ORDER BY id")]
     assert steps == ["draft", "approved", "done"]
+    assert f'href="/tasks/{task_id}"' in client.get(started.headers["Location"]).get_data(as_text=True)
 
 
 def test_a_head_of_another_agency_firms_and_uninvolved_inspectors_get_404(app, client, store, world, heads):

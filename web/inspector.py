@@ -224,7 +224,8 @@ def inspection(inspection_id):
     voidable = rules.void_problem(found["status"], parse_time(found["recorded_at"]), now(),
                                   confirmed=found["confirmed_at"] is not None) is None
     return render_template("inspector/inspection.html", inspection=found, confirm_qr=qr.svg(confirm_url, inline=True),
-                           close_form=CloseForm(), void_form=VoidForm(), voidable=voidable)
+                           close_form=CloseForm(), void_form=VoidForm(), voidable=voidable,
+                           task_ids=tasks.task_ids_of_inspection(database(), inspection_id))
 
 
 @bp.route("/inspections/<int:inspection_id>/close", methods=["POST"])
