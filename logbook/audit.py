@@ -20,17 +20,75 @@ CHECKED = ("status", "kind", "counted", "entry", "late", "started_at", "recorded
            "items")
 
 
-def append_journal(db, inspection_id, action, at, payload):
-    """Chain one entry to the head (the caller holds the write lock) and stamp the inspection with its hash."""
+def append_journal(db, inspection_id, action, at, payload, task_id=None):
+    """Chain one entry to the head (the caller holds the write lock) and stamp the inspection with its hash. A task's
+    step is an entry with inspection_id 0, the task in its payload and its task_id column."""
     head = rows(db, "SELECT seq, hash FROM journal_head WHERE id = 1")[0]
     entry_id = head["seq"] + 1
     record = {"id": entry_id, "inspection_id": inspection_id, "action": action, "at": at, "payload": payload}
     digest = journal.entry_hash(head["hash"], record)
-    db.execute("INSERT INTO journal (id, inspection_id, action, at, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    db.execute("""INSERT INTO journal (id, inspection_id, action, at, payload, prev_hash, hash, task_id)
+                  VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
                [entry_id, inspection_id, action, at, json.dumps(payload, ensure_ascii=False, sort_keys=True),
-                head["hash"], digest])
+                head["hash"], digest, task_id])
     db.execute("UPDATE journal_head SET seq = ?, hash = ? WHERE id = 1", [entry_id, digest])
-    db.execute("UPDATE inspections SET journal_hash = ? WHERE id = ?", [digest, inspection_id])
+    if inspection_id:
+        db.execute("UPDATE inspections SET journal_hash = ? WHERE id = ?", [digest, inspection_id])
+
+
+def task_state(db, task_id):
+    """What the journal records of a task after each step: every stored fact and link, as plain values."""
+    found = row(db, """SELECT t.status, t.kind, t.window_start, t.window_end, t.notice, t.source, t.joint_id,
+        t.inspection_id, t.proposed_day, t.proposal_answer, t.draw_id, a.code AS agency, e.usci FROM tasks t
+        JOIN agencies a ON a.id = t.agency_id JOIN enterprises e ON e.id = t.enterprise_id WHERE t.id = ?""", [task_id])
+    if found is None:
+        return None
+    found["inspectors"] = sorted(r[0] for r in db.conn.execute(
+        "SELECT u.username FROM task_inspectors ti JOIN users u ON u.id = ti.user_id WHERE ti.task_id = ?", [task_id]))
+    found["items"] = sorted(r[0] for r in db.conn.execute(
+        "SELECT it.code FROM task_items ti JOIN items it ON it.id = ti.item_id WHERE ti.task_id = ?", [task_id]))
+    return found
+
+
+def append_task_step(db, task_id, action, by_username, at, note):
+    """Journal a task's step with the task's state after it (the caller holds the write lock)."""
+    append_journal(db, 0, f"task.{action}", at, {"task": task_id, "by": by_username, "note": note,
+                                                 "state": task_state(db, task_id)}, task_id=task_id)
+
+
+def _check_tasks(db, task_ids, problems):
+    """Each task's stored facts against the state its last journal entry recorded."""
+    for task_id in task_ids:
+        last = db.conn.execute("SELECT payload FROM journal WHERE task_id = ? ORDER BY id DESC LIMIT 1",
+                               [task_id]).fetchone()
+        stored = task_state(db, task_id)
+        if last is None:
+            problems.append(f"task {task_id}: has no journal entries")
+            continue
+        try:
+            payload = json.loads(last[0])
+        except ValueError:
+            problems.append(f"task {task_id}: its last journal entry is not JSON")
+            continue
+        if payload.get("task") != task_id:
+            problems.append(f"task {task_id}: its journal entry names another task")
+        elif stored is None:
+            problems.append(f"task {task_id}: in the journal but deleted")
+        elif payload.get("state") != stored:
+            changed = sorted(k for k in stored if stored[k] != (payload.get("state") or {}).get(k))
+            problems.append(f"task {task_id}: {', '.join(changed)} differ from the journal")
+
+
+def _check_every_task(db, problems):
+    """_check_tasks over every task and every task the journal names, in batches."""
+    last = 0
+    while True:
+        ids = [r[0] for r in db.conn.execute("""SELECT id FROM (SELECT id FROM tasks WHERE id > ?
+            UNION SELECT DISTINCT task_id FROM journal WHERE task_id > ?) ORDER BY id LIMIT ?""", [last, last, BATCH])]
+        if not ids:
+            return
+        _check_tasks(db, ids, problems)
+        last = ids[-1]
 
 
 def head(db):
@@ -113,8 +171,8 @@ def _check_inspections(db, problems):
         _compare(db, batch, problems)
         checked += len(batch)
         last = batch[-1]["id"]
-    for (orphan,) in db.conn.execute("""SELECT DISTINCT j.inspection_id FROM journal j
-                                        WHERE NOT EXISTS (SELECT 1 FROM inspections i WHERE i.id = j.inspection_id)"""):
+    for (orphan,) in db.conn.execute("""SELECT DISTINCT j.inspection_id FROM journal j WHERE j.inspection_id != 0
+                                        AND NOT EXISTS (SELECT 1 FROM inspections i WHERE i.id = j.inspection_id)"""):
         problems.append(f"inspection {orphan}: in the journal but deleted")
     return checked
 
@@ -156,6 +214,7 @@ def verify_journal(db, published_head=None):
     if not passed:
         problems.append(f"the journal does not extend the published head {published_head}: it was rewritten or cut back")
     checked = _check_inspections(db, problems)
+    _check_every_task(db, problems)
     if value(db, "SELECT count(*) FROM journal") != count and not any("broken" in p for p in problems):
         problems.append("the journal has entries outside its chain")
     return _result(problems, count, last_hash, inspections=checked)
@@ -190,9 +249,11 @@ def verify_since_last_check(db, now):
     stored_head = head(db)
     if stored_head["seq"] != count or stored_head["hash"] != last_hash:
         problems.append("the journal's head does not match its last entry: entries were removed or added behind its back")
-    touched = [r[0] for r in db.conn.execute("SELECT DISTINCT inspection_id FROM journal WHERE id > ?",
-                                              [last["entries"]])]
+    since = [r for r in db.conn.execute("SELECT DISTINCT inspection_id, task_id FROM journal WHERE id > ?",
+                                        [last["entries"]])]  # the tail, by the primary key
+    touched = sorted({i for i, _ in since if i})
     _check_some(db, touched, problems)
+    _check_tasks(db, sorted({t for _, t in since if t is not None}), problems)
     if not last["ok"]:
         problems.append("the last check found the journal broken; run `flask journal verify`")
     result = _result(problems, count, last_hash, inspections=len(touched))

@@ -419,3 +419,13 @@ CREATE INDEX task_steps_task ON task_steps(task_id, id)
 def m012_notices(db):
     """A firm's inbox message can be the notice of an approved task (检查预告)."""
     db.execute("ALTER TABLE notifications ADD COLUMN task_id INTEGER REFERENCES tasks(id)")
+
+
+@migrations()
+def m013_task_journal(db):
+    """Task steps join the journal's hash chain (entries with inspection_id 0 and the task in the payload); the
+    task_id column finds a task's entries."""
+    _run(db, """
+ALTER TABLE journal ADD COLUMN task_id INTEGER;
+CREATE INDEX journal_task ON journal(task_id, id) WHERE task_id IS NOT NULL
+""")

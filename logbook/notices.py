@@ -51,8 +51,7 @@ def propose_day(db, task_id, firm_user, day, now, today):
     at = now_text(now)
     with immediate(db):
         db.execute("UPDATE tasks SET proposed_day = ?, proposal_answer = NULL WHERE id = ?", [day.isoformat(), task_id])
-        db.execute("INSERT INTO task_steps (task_id, action, by_user, at, note) VALUES (?, 'proposed', ?, ?, ?)",
-                   [task_id, firm_user["id"], at, day.isoformat()])
+        tasks.record_step(db, task_id, "proposed", firm_user, at, day.isoformat())
 
 
 def answer_proposal(db, task_id, inspector, answer, now, today):
@@ -63,5 +62,4 @@ def answer_proposal(db, task_id, inspector, answer, now, today):
     at = now_text(now)
     with immediate(db):
         db.execute("UPDATE tasks SET proposal_answer = ? WHERE id = ?", [answer, task_id])
-        db.execute("INSERT INTO task_steps (task_id, action, by_user, at, note) VALUES (?, ?, ?, ?, ?)",
-                   [task_id, answer, inspector["id"], at, found["proposed_day"]])
+        tasks.record_step(db, task_id, answer, inspector, at, found["proposed_day"])

@@ -3,13 +3,14 @@ or rejects it, and the inspection is started from it at the door, which marks it
 
 A task's window is a pair of local dates, both included. An approved task whose window has passed is `expired`:
 that status is worked out when read (rules.task_status), never written, so no clock has to sweep the table.
-Every step is a row of task_steps: who, when, what, and the note given.
+Every step is a row of task_steps (who, when, what, the note given) and an entry of the journal's hash chain with
+the task's state after it (audit.append_task_step), so `flask journal verify` catches a task edited behind the app.
 """
 
 from dataclasses import dataclass, field
 from datetime import date
 
-from . import enterprises, inbox, rules
+from . import audit, enterprises, inbox, rules
 from .db import immediate, now_text, rows, value
 from .errors import Invalid, NotFound, NotMatchable, NotSubmitted, Problem, TaskClosed, TaskRequired
 
@@ -180,16 +181,16 @@ def draft_task(db, caller, request, now, today, notice_days=0):
 
 
 def insert_task(db, by, agency_id, enterprise_id, kind, window_start, window_end, user_ids, item_ids, now, reason=None,
-                notice=False, source="manual", draw_id=None):
+                notice=False, source="manual", draw_id=None, inspection_id=None):
     """Write a submitted task, its inspectors and items and its first step, inside the caller's transaction (a draft
     checked by draft_task, or a firm drawn by draws); return its id."""
     at = now_text(now)
     task_id = db.execute("""INSERT INTO tasks (agency_id, enterprise_id, kind, window_start, window_end, reason, notice,
-        source, draw_id, drafted_by, drafted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""", [
+        source, draw_id, drafted_by, drafted_at, inspection_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""", [
         agency_id, enterprise_id, kind, window_start.isoformat(), window_end.isoformat(), (reason or "").strip() or None,
-        int(bool(notice)), source, draw_id, by["id"], at]).lastrowid
+        int(bool(notice)), source, draw_id, by["id"], at, inspection_id]).lastrowid
     _link(db, task_id, user_ids, item_ids)
-    _step(db, task_id, source if source in ("draw", "backfill") else "draft", by, at)
+    record_step(db, task_id, source if source in ("draw", "backfill") else "draft", by, at)
     return task_id
 
 
@@ -207,9 +208,13 @@ def _link(db, task_id, user_ids, item_ids):
     db.conn.executemany("INSERT INTO task_items (task_id, item_id) VALUES (?, ?)", [(task_id, i) for i in item_ids])
 
 
-def _step(db, task_id, action, user, at, note=None):
+def record_step(db, task_id, action, user, at, note=None):
+    """A step of a task, after its change, inside the caller's transaction: listed on the task's page and chained
+    into the journal with the task's state, so an edit behind the app's back is caught by `flask journal verify`."""
     db.execute("INSERT INTO task_steps (task_id, action, by_user, at, note) VALUES (?, ?, ?, ?, ?)",
                [task_id, action, user["id"] if user else None, at, note])
+    audit.append_task_step(db, task_id, action, user["username"] if user else None, at, note)
+
 
 
 def approve_task(db, task_id, head, note, now, today, notice_days):
@@ -245,7 +250,7 @@ def _decide(db, task_id, head, status, note, now, today, step=None):
             raise NotSubmitted(Problem("not_submitted", "the task is {status}, not submitted", status=current))
         db.execute("UPDATE tasks SET status = ?, decided_by = ?, decided_at = ?, note = ? WHERE id = ?",
                    [status, head["id"], at, (note or "").strip() or None, task_id])
-        _step(db, task_id, step or status, head, at, note)
+        record_step(db, task_id, step or status, head, at, note)
         if status == "approved":
             inbox.notify_notice(db, task_id, at)  # when the task gives notice: the firm hears of it now
 
@@ -263,18 +268,21 @@ def cancel_task(db, task_id, user, reason, now, today):
         if current in ("done", "cancelled", "rejected"):
             raise TaskClosed(Problem("task_closed", "the task is {status}", status=current))
         db.execute("UPDATE tasks SET status = 'cancelled', joint_id = NULL WHERE id = ?", [task_id])
+        record_step(db, task_id, "cancelled", user, at, reason.strip())
         # a joint visit of two is no longer joint: the partner goes on alone
-        db.execute("""UPDATE tasks SET joint_id = NULL WHERE joint_id = ? AND
-                      (SELECT count(*) FROM tasks WHERE joint_id = ?) < 2""", [found["joint_id"], found["joint_id"]])
-        _step(db, task_id, "cancelled", user, at, reason.strip())
+        alone = [r[0] for r in db.execute("""SELECT id FROM tasks WHERE joint_id = ? AND
+                                             (SELECT count(*) FROM tasks WHERE joint_id = ?) < 2""",
+                                          [found["joint_id"], found["joint_id"]]).fetchall()]
+        for partner in alone:
+            db.execute("UPDATE tasks SET joint_id = NULL WHERE id = ?", [partner])
+            record_step(db, partner, "unjoined", user, at, f"task {task_id} cancelled")
 
 
 def insert_backfill(db, caller, inspection_id, agency_id, enterprise_id, kind, day, user_ids, item_ids, now):
     """Inside an exempt inspection's start (when approval is required for some kinds): the approval it did not need
     beforehand, waiting for the head as a submitted task that is done once approved (SPEC §9, backfill)."""
-    task_id = insert_task(db, caller, agency_id, enterprise_id, kind, day, day, user_ids, item_ids, now,
-                          reason=f"inspection {inspection_id}", source="backfill")
-    db.execute("UPDATE tasks SET inspection_id = ? WHERE id = ?", [inspection_id, task_id])
+    insert_task(db, caller, agency_id, enterprise_id, kind, day, day, user_ids, item_ids, now,
+                reason=f"inspection {inspection_id}", source="backfill", inspection_id=inspection_id)
 
 
 def overdue(task, today, backfill_days):
@@ -326,7 +334,7 @@ def mark_done(db, task, inspection_id, caller, at):
     if done != len(ids):
         raise TaskRequired(Problem("task_taken", "task {id} was started already", id=task["id"]))
     for task_id in ids:
-        _step(db, task_id, "done", caller, at, f"inspection {inspection_id}")
+        record_step(db, task_id, "done", caller, at, f"inspection {inspection_id}")
 
 
 # ---- joint visits (拼团) ----------------------------------------------------------------------------------
@@ -397,7 +405,7 @@ def join_tasks(db, task_id, other_id, head, now, today):
             raise NotMatchable(problem)
         db.execute("UPDATE tasks SET joint_id = ? WHERE id IN (?, ?)", [min(a["id"], b["id"]), a["id"], b["id"]])
         for task, other in ((a, b), (b, a)):
-            _step(db, task["id"], "joined", head, at, f"task {other['id']}")
+            record_step(db, task["id"], "joined", head, at, f"task {other['id']}")
 
 
 def _joined_problem(*found):

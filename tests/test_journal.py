@@ -1,12 +1,13 @@
 """The tamper-evident journal: the pure hash chain, and `flask journal verify` against edited databases."""
 
 import sqlite3
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import start
+from conftest import add_user, start
 
-from logbook import accounts, audit, inspections, journal
+from logbook import accounts, audit, inspections, journal, tasks
 from logbook.db import immediate
 from logbook.inspections import utcnow
 
@@ -256,3 +257,55 @@ def test_the_nightly_check_gives_its_verdict_even_when_it_cannot_record_it(app, 
     result = app.test_cli_runner().invoke(args=["journal", "verify"])
     assert result.exit_code == 0 and "Journal intact: 1 entries" in result.output
     assert "could not be recorded" in result.output
+
+
+# ---- tasks in the journal ------------------------------------------------------------------------------
+
+@pytest.fixture
+def task(store, world):
+    """An approved task of SCJG for the world's enterprise; returns its id."""
+    add_user(store, "head-sc", "head", agency="SCJG")
+    today = date.today()
+    task_id = tasks.draft_task(store, accounts.user_by_username(store, "ann"), tasks.TaskRequest(
+        kind="routine", window_start=today, window_end=today + timedelta(days=5), usci=world["enterprise"]["usci"],
+        items=["SCJG-001"], inspectors=["bob"]), utcnow(), today)
+    tasks.approve_task(store, task_id, accounts.user_by_username(store, "head-sc"), "同意", utcnow(), today, 0)
+    return task_id
+
+
+def test_every_step_of_a_task_is_in_the_journal(store, task):
+    actions = [r[0] for r in store.execute("SELECT action FROM journal WHERE task_id = ? ORDER BY id", [task])]
+    assert actions == ["task.draft", "task.approved"]
+    assert audit.verify_journal(store)["ok"]
+
+
+@pytest.mark.parametrize("edit", [
+    "UPDATE tasks SET status = 'submitted'",
+    "UPDATE tasks SET window_end = '2099-12-31'",
+    "DELETE FROM task_items",
+    "UPDATE task_inspectors SET user_id = (SELECT id FROM users WHERE username = 'dan') "
+    "WHERE user_id = (SELECT id FROM users WHERE username = 'bob')",
+    "UPDATE tasks SET notice = 1",
+])
+def test_a_task_edited_behind_the_apps_back_breaks_the_journal(store, task, edit):
+    store.execute(edit)
+    store.conn.commit()
+    found = audit.verify_journal(store)
+    assert not found["ok"] and any(p.startswith(f"task {task}:") for p in found["problems"])
+
+
+def test_a_deleted_task_is_noticed(store, task):
+    for table in ("task_steps", "task_items", "task_inspectors"):
+        store.execute(f"DELETE FROM {table}")
+    store.execute("DELETE FROM tasks")
+    store.conn.commit()
+    assert f"task {task}: in the journal but deleted" in audit.verify_journal(store)["problems"]
+
+
+def test_the_quick_check_covers_the_tasks_touched_since_the_last_check(store, task):
+    audit.verify_since_last_check(store, utcnow())
+    tasks.cancel_task(store, task, accounts.user_by_username(store, "ann"), "企业停业", utcnow(), utcnow().date())
+    store.execute("UPDATE tasks SET status = 'approved'")
+    store.conn.commit()
+    found = audit.verify_since_last_check(store, utcnow())
+    assert not found["ok"] and f"task {task}: status differ from the journal" in found["problems"]

@@ -168,7 +168,8 @@ TASK_STATUS_LABELS = {"submitted": _l("waiting for approval"), "approved": _l("a
 TASK_STEP_LABELS = {"draft": _l("drafted"), "draw": _l("drawn at random"),
                     "backfill": _l("started without a task (exempt): approval to record"), "approved": _l("approved"),
                     "rejected": _l("not approved"), "cancelled": _l("cancelled"), "done": _l("started at the door"),
-                    "joined": _l("joined with another agency's task"), "proposed": _l("the enterprise proposed a day"),
+                    "joined": _l("joined with another agency's task"),
+                    "unjoined": _l("no longer joined"), "proposed": _l("the enterprise proposed a day"),
                     "accepted": _l("the day was accepted"), "declined": _l("the day was declined")}
 
 
