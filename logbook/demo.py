@@ -35,6 +35,8 @@ PEOPLE = [
     ("firm.minghui", "firm", "明辉机械 办公室", None, None, None),
     ("head.scjg", "head", "市场监督管理局 刘局长", "SCJG", None, None),
     ("head.yjgl", "head", "应急管理局 孙局长", "YJGL", None, None),
+    ("head.xfjy", "head", "消防救援支队 周支队长", "XFJY", None, None),
+    ("head.sthj", "head", "生态环境局 吴局长", "STHJ", None, None),
     ("supervisor", "supervisor", "司法局执法监督科", None, None, None),
     ("admin", "admin", "系统管理员", None, None, None),
 ]
