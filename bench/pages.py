@@ -64,6 +64,7 @@ FIELD_BUDGET = (50, 102_400)          # inspector, firm, anonymous: ms of server
 OFFICE_BUDGET = 300                   # supervisor, admin: ms of server time
 FIRM_USERS = {"busiest": "bench_firm_busiest", "typical": "bench_firm_typical"}
 SUPERVISOR, ADMIN, INSPECTOR, COLLEAGUE = "bench_supervisor", "bench_admin", "i1", "i2"
+HEAD = "bench_head"  # the head of the inspector's agency (versions with tasks)
 
 Page = namedtuple("Page", "role note path auth expect")        # auth: "session" or "bearer"
 Answer = namedtuple("Answer", "status body size ctype headers seconds")
@@ -206,6 +207,9 @@ def prepare(path):
         facts["complaint"] = db.value(store, "SELECT max(id) FROM complaints WHERE enterprise_id = ?", [busiest])
         local = at.astimezone(TZ)
         facts["year"], facts["month"] = local.year, local.month
+        facts["task"] = facts["draw"] = None
+        if db.value(store, "SELECT count(*) FROM sqlite_master WHERE name = 'tasks'"):
+            step("plan, approve and draw", lambda: plan(store, inspector, busiest, facts, local.date()))
         if db.value(store, "SELECT count(*) FROM sqlite_master WHERE name = 'journal_checks'") and not db.value(
                 store, "SELECT count(*) FROM journal_checks"):
             print("note: no journal check recorded: the first GET /api/v1/journal/verify checks everything; run "
@@ -355,6 +359,27 @@ def fetch(port, path, method="GET", cookies=None, headers=None, form=None, body=
         conn.close()
 
 
+def plan(store, inspector, busiest, facts, today):
+    """A head of the inspector's agency, an approved task with notice for the busiest firm, a random draw of five
+    (once: a draw over every firm of the city is the heaviest thing a head does; its time is printed)."""
+    from logbook import draws, tasks  # versions with tasks only
+    head = ensure_user(store, HEAD, "head", name="局长", agency=inspector["agency"])
+    facts["task"] = db.value(store, "SELECT id FROM tasks WHERE enterprise_id = ? AND notice = 1 ORDER BY id LIMIT 1",
+                             [busiest])
+    if facts["task"] is None:
+        usci = db.value(store, "SELECT usci FROM enterprises WHERE id = ?", [busiest])
+        facts["task"] = tasks.draft_task(store, inspector, tasks.TaskRequest(
+            kind="routine", window_start=today + timedelta(days=5), window_end=today + timedelta(days=15), usci=usci,
+            items=[db.value(store, "SELECT code FROM items WHERE agency_id = ? LIMIT 1", [inspector["agency_id"]])],
+            inspectors=[COLLEAGUE], notice=True), datetime.now(UTC), today)
+        tasks.approve_task(store, facts["task"], head, "同意", datetime.now(UTC), today, 3)
+    facts["draw"] = db.value(store, "SELECT max(id) FROM draws")
+    if facts["draw"] is None:
+        t = time.perf_counter()
+        facts["draw"] = draws.draw(store, head, 5, datetime.now(UTC), today, 3, seed="bench-pages")
+        print(f"a random draw of 5 firms among every firm of the city took {time.perf_counter() - t:.1f} s")
+
+
 def login(port, username):
     """A session (its cookies) logged in through the web form: GET /login for the CSRF token, then POST."""
     cookies = {}
@@ -457,7 +482,32 @@ def pages(facts):
     ]
     if facts["complaint"] is None:
         office = [p for p in office if "/supervisor/complaints/" not in p.path]
-    return anonymous + inspector + firm + office
+    return anonymous + inspector + firm + office + planning(facts)
+
+
+def planning(facts):
+    """The pages of tasks before the door, in versions that have them."""
+    if facts.get("task") is None:
+        return []
+    task, draw, busy = facts["task"], facts["draw"], facts["busiest"]
+    return [
+        Page("inspector", "", "/tasks/", "session", 200),
+        Page("inspector", "", "/tasks/new", "session", 200),
+        Page("inspector", "name part", f"/tasks/new?{urlencode({'q': facts['typical']['name'][-8:]})}", "session", 200),
+        Page("inspector", "busiest", f"/tasks/new?usci={busy['usci']}", "session", 200),
+        Page("inspector", "", f"/tasks/{task}", "session", 200),
+        Page("inspector", "", "/api/v1/tasks", "bearer", 200),
+        Page("inspector", "", "/api/v1/tasks/matches", "bearer", 200),
+        Page("head", "", "/tasks/", "session", 200),
+        Page("head", "", "/tasks/?status=approved", "session", 200),
+        Page("head", "", f"/tasks/{task}", "session", 200),
+        Page("head", "", "/api/v1/tasks?status=submitted", "bearer", 200),
+        Page("firm:busiest", "", "/firm/notices", "session", 200),
+        Page("firm:busiest", "", f"/firm/notices/{task}", "session", 200),
+        Page("firm:busiest", "", "/api/v1/firm/notices", "bearer", 200),
+        Page("anonymous", "", f"/draws/{draw}", "session", 200),
+        Page("anonymous", "", f"/api/v1/draws/{draw}", "session", 200),
+    ]
 
 
 def static(role, *names):
@@ -542,7 +592,7 @@ def budget(page, pattern, ctype):
     # downloads, and the firm's API answer, which SPEC §5 makes every inspection of the year (for the firm's programs)
     if pattern.endswith((".csv", ".xlsx")) or ".csv?" in pattern or pattern.startswith("/api/v1/firm/inspections"):
         return "export", None, None
-    if role in ("supervisor", "admin"):
+    if role in ("supervisor", "admin", "head"):
         return f"{OFFICE_BUDGET} ms", OFFICE_BUDGET, None
     ms, size = FIELD_BUDGET
     if "html" in ctype or "json" in ctype:
@@ -577,6 +627,8 @@ def run(server, facts, repeat, timeout, urls):
             "admin": {"cookies": login(port, ADMIN), "bearer": None}}
     for case, name in FIRM_USERS.items():
         auth[f"firm:{case}"] = {"cookies": login(port, name), "bearer": bearer(port, name)}
+    if facts.get("task") is not None:
+        auth["head"] = {"cookies": login(port, HEAD), "bearer": bearer(port, HEAD)}
     results, requested, missing = [], [], []
     killed = server.timeouts()
     counter = iter(range(1, 10**9))
