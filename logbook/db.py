@@ -429,3 +429,19 @@ def m013_task_journal(db):
 ALTER TABLE journal ADD COLUMN task_id INTEGER;
 CREATE INDEX journal_task ON journal(task_id, id) WHERE task_id IS NOT NULL
 """)
+
+
+@migrations()
+def m014_checkpoints(db):
+    """Checkpoints per item (检查要点: what to look at, the standard); an import replaces an item's checkpoints by
+    retiring the old rows, so an inspection keeps the checkpoints its items had when it started."""
+    _run(db, """
+CREATE TABLE checkpoints (
+  id INTEGER PRIMARY KEY, item_id INTEGER NOT NULL REFERENCES items(id), position INTEGER NOT NULL,
+  text TEXT NOT NULL, standard TEXT, active INTEGER NOT NULL DEFAULT 1);
+CREATE INDEX checkpoints_item ON checkpoints(item_id, active, position);
+CREATE TABLE inspection_checkpoints (
+  inspection_id INTEGER NOT NULL REFERENCES inspections(id), checkpoint_id INTEGER NOT NULL REFERENCES checkpoints(id),
+  outcome TEXT CHECK (outcome IN ('pass', 'fail', 'na')), note TEXT,
+  PRIMARY KEY (inspection_id, checkpoint_id)) WITHOUT ROWID
+""")

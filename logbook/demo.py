@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from . import accounts, agencies, draws, enterprises, inspections, tasks, usci
+from . import accounts, agencies, checkpoints, draws, enterprises, inspections, tasks, usci
 from .db import value
 
 PASSWORD = "demo-pass-2026"
@@ -16,6 +16,28 @@ ITEMS = [
     ("YJGL", "YJGL-002", "危险化学品储存检查", "《危险化学品安全管理条例》第二十四条"),
     ("XFJY", "XFJY-001", "消防设施器材检查", "《中华人民共和国消防法》第十六条"),
     ("STHJ", "STHJ-001", "排污许可执行情况检查", "《排污许可管理条例》第二十六条"),
+]
+# checkpoints (检查要点) of the demo items: (item code, what to look at, the standard)
+CHECKPOINTS = [
+    ("SCJG-001", "食品经营许可证是否在有效期内并在经营场所显著位置悬挂", "许可证在有效期内，载明事项与实际一致"),
+    ("SCJG-001", "从业人员是否持有有效健康证明", "接触直接入口食品的从业人员每年进行健康检查"),
+    ("SCJG-001", "食品原料进货查验记录是否完整", "记录保存期限不少于产品保质期满后六个月"),
+    ("SCJG-001", "食品贮存是否分区、离地离墙", "生熟分开，离地离墙不少于 10 厘米"),
+    ("SCJG-002", "特种设备是否办理使用登记", "使用登记证与设备一一对应"),
+    ("SCJG-002", "特种设备是否在检验有效期内", "定期检验合格标志在有效期内"),
+    ("SCJG-002", "作业人员是否持证上岗", "特种设备作业人员证书在有效期内"),
+    ("SCJG-003", "产品是否标注生产者名称、地址和合格证明", "标识齐全、真实"),
+    ("SCJG-003", "是否留存抽检样品及检验报告", "报告与批次对应"),
+    ("YJGL-001", "是否建立全员安全生产责任制", "责任制覆盖所有岗位并公示"),
+    ("YJGL-001", "主要负责人和安全管理人员是否经考核合格", "持有有效的安全生产知识和管理能力考核合格证明"),
+    ("YJGL-001", "是否开展隐患排查治理并建立台账", "台账记录隐患、整改措施、责任人和完成时间"),
+    ("YJGL-002", "危险化学品是否储存在专用仓库", "专库专储，双人收发、双人保管"),
+    ("YJGL-002", "是否配备相应的消防和应急器材", "器材数量、型号符合标准，定期检查"),
+    ("XFJY-001", "消防设施是否完好有效", "灭火器压力正常，消火栓水压满足要求"),
+    ("XFJY-001", "疏散通道和安全出口是否畅通", "无占用、堵塞、封闭"),
+    ("XFJY-001", "应急照明和疏散指示标志是否完好", "断电后应急照明持续时间不少于 30 分钟"),
+    ("STHJ-001", "是否按排污许可证规定排放污染物", "排放浓度和总量不超过许可限值"),
+    ("STHJ-001", "自行监测数据是否按时公开", "按许可证要求的频次监测并公开"),
 ]
 # (first 17 characters of the USCI, name, address, industry, risk level)
 ENTERPRISES = [
@@ -54,6 +76,11 @@ def load(db, today, now, tz, hash_method="scrypt"):
         agencies.add_agency(db, code, name)
     for agency, code, name, basis in ITEMS:
         agencies.add_item(db, agency, code, name, basis)
+    if not value(db, "SELECT count(*) FROM checkpoints"):
+        checkpoints.import_checkpoints(db, [
+            {"agency": agency, "code": code, "name": name, "basis": basis,
+             "checkpoints": [(text, standard) for item, text, standard in CHECKPOINTS if item == code]}
+            for agency, code, name, basis in ITEMS])
     enterprises.import_enterprises(db, [
         enterprises.parse_row({"usci": demo_usci(code), "name": name, "address": address, "industry": industry,
                                "risk_level": risk}) for code, name, address, industry, risk in ENTERPRISES])

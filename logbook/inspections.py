@@ -368,6 +368,10 @@ def _insert(db, s):
                         [(inspection_id, p["id"], p["cert_no"]) for p in people])
     db.conn.executemany("INSERT INTO inspection_items (inspection_id, item_id) VALUES (?, ?)",
                         [(inspection_id, i["id"]) for i in s.item_rows])
+    if s.item_rows:  # the checklist as it stands today: a later import of checkpoints does not change it
+        db.execute(f"""INSERT INTO inspection_checkpoints (inspection_id, checkpoint_id) SELECT ?, id FROM checkpoints
+                       WHERE active = 1 AND item_id IN ({','.join('?' * len(s.item_rows))})""",
+                   [inspection_id, *(i["id"] for i in s.item_rows)])
     if request.idempotency_key:
         db.execute("INSERT INTO idempotency_keys (user_id, key, request_hash, inspection_id, created_at) "
                    "VALUES (?, ?, ?, ?, ?)", [s.caller["id"], request.idempotency_key, _request_digest(request),

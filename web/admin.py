@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from logbook import accounts, agencies, enterprises, errors, feedback, limits, qr
+from logbook import accounts, agencies, checkpoints, enterprises, errors, feedback, limits, qr
 from logbook.errors import Problem
 
 from . import database, form_status, now, role_required, submitted
@@ -129,6 +129,8 @@ def agencies_page():
     shown = next((a for a in listed if a["code"] == request.args.get("agency")), None)
     return render_template("admin/agencies.html", agencies=listed, counts=agencies.item_counts(db), shown=shown,
                            items=agencies.items(db, [shown["code"]]) if shown else [],
+                           checkpoints=checkpoints.checkpoints_of(db, [i["id"] for i in agencies.items(db, [shown["code"]])])
+                           if shown else [],
                            agency_form=agency_form, item_form=item_form), form_status()
 
 

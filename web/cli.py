@@ -16,6 +16,7 @@ from logbook import (
     agencies,
     audit,
     backup,
+    checkpoints,
     db,
     demo,
     draws,
@@ -106,6 +107,25 @@ def items_add(agency_code, item_code, name, basis):
     except errors.DirectoryError as e:
         fail(e)
     click.echo(f"Item {item_code} saved.")
+
+
+@items_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def items_import(file):
+    """Import items' checkpoints from CSV (agency,item_code,item_name,basis,checkpoint,standard); all or nothing."""
+    try:
+        with open(file, encoding="utf-8-sig") as f:
+            text = f.read()
+    except UnicodeDecodeError as e:
+        fail(f"the file is not UTF-8 (byte {e.start}); save it as UTF-8 and try again")
+    try:
+        parsed = checkpoints.parse_csv(database(), text)
+    except errors.ImportFailed as e:
+        for problem in e.problems:
+            click.echo(problem, err=True)
+        fail(f"{len(e.problems)} bad line(s); nothing was imported")
+    items, count = checkpoints.import_checkpoints(database(), parsed)
+    click.echo(f"Imported {count} checkpoints of {items} items.")
 
 
 @users_cli.command("add")

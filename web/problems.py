@@ -43,6 +43,12 @@ TEXTS = {
     "task_not_startable": _l("Task %(id)s is %(status)s, or not for this enterprise and day."),
     "task_taken": _l("Task %(id)s was started already."),
     "not_the_tasks_kind": _l("Task %(id)s is a %(kind)s inspection."),
+    # checkpoints (checkpoints.py)
+    "bad_checkpoint_header": _l("The header must be %(expected)s."),
+    "item_changes": _l("Item %(item)s has another agency or name on line %(first)s."),
+    "no_checkpoints": _l("The file has no checkpoints."),
+    "empty_field": _l("%(column)s is empty."),
+    "long_field": _l("%(column)s is longer than %(most)s characters."),
     "over_risk_share": _l("At most %(most)s of the %(total)s enterprises of risk level %(level)s in one draw."),
     "day_outside_window": _l("Propose a day from %(start)s to %(end)s."),
     "no_proposal": _l("There is no proposed day to answer."),
