@@ -48,6 +48,22 @@ def fail(message):
     sys.exit(1)
 
 
+def parsed_csv(file, parse):
+    """A CSV file (UTF-8, with or without BOM) parsed by `parse`, or exit 1 naming every bad line: nothing is
+    imported unless every line is good."""
+    try:
+        with open(file, encoding="utf-8-sig") as f:
+            text = f.read()
+    except UnicodeDecodeError as e:
+        fail(f"the file is not UTF-8 (byte {e.start}); save it as UTF-8 and try again")
+    try:
+        return parse(text)
+    except errors.ImportFailed as e:
+        for problem in e.problems:
+            click.echo(problem, err=True)
+        fail(f"{len(e.problems)} bad line(s); nothing was imported")
+
+
 @click.command("init-db")
 @with_appcontext  # plain commands get no app context from app.cli (e.g. app.test_cli_runner())
 def init_db():
@@ -113,17 +129,7 @@ def items_add(agency_code, item_code, name, basis):
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 def items_import(file):
     """Import items' checkpoints from CSV (agency,item_code,item_name,basis,checkpoint,standard); all or nothing."""
-    try:
-        with open(file, encoding="utf-8-sig") as f:
-            text = f.read()
-    except UnicodeDecodeError as e:
-        fail(f"the file is not UTF-8 (byte {e.start}); save it as UTF-8 and try again")
-    try:
-        parsed = checkpoints.parse_csv(database(), text)
-    except errors.ImportFailed as e:
-        for problem in e.problems:
-            click.echo(problem, err=True)
-        fail(f"{len(e.problems)} bad line(s); nothing was imported")
+    parsed = parsed_csv(file, lambda text: checkpoints.parse_csv(database(), text))
     items, count = checkpoints.import_checkpoints(database(), parsed)
     click.echo(f"Imported {count} checkpoints of {items} items.")
 
@@ -160,17 +166,7 @@ def users_add(username, role, name, agency, cert_no, cert_expires, usci_code, em
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 def enterprises_import(file):
     """Import enterprises from CSV (usci,name[,address,industry,risk_level,lat,lon]); all or nothing."""
-    try:
-        with open(file, encoding="utf-8-sig") as f:
-            text = f.read()
-    except UnicodeDecodeError as e:
-        fail(f"the file is not UTF-8 (byte {e.start}); save it as UTF-8 and try again")
-    try:
-        parsed = enterprises.parse_csv(text)
-    except errors.ImportFailed as e:
-        for problem in e.problems:
-            click.echo(problem, err=True)
-        fail(f"{len(e.problems)} bad line(s); nothing was imported")
+    parsed = parsed_csv(file, enterprises.parse_csv)
     with click.progressbar(length=len(parsed), label="Importing", file=sys.stderr) as bar:
         added, updated = enterprises.import_enterprises(database(), parsed, progress=bar.update)
     click.echo(f"Imported {len(parsed)} enterprises: {added} new, {updated} updated.")
