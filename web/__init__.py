@@ -26,6 +26,11 @@ def tz():
     return current_app.config["LOGBOOK_TZ"]
 
 
+def today():
+    """The installation's local date (task windows, deadlines, inbox reminders are local dates)."""
+    return now().astimezone(tz()).date()
+
+
 def counted_kinds():
     """The inspection kinds that count against limit rules."""
     return current_app.config["LOGBOOK_COUNTED"]

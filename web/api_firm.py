@@ -6,7 +6,7 @@ from marshmallow import fields, validate
 
 from logbook import enterprises, feedback, inspections, notices, stats
 
-from . import counted_kinds, database, now, schemas, tz
+from . import counted_kinds, database, now, schemas, today, tz
 from .api import AUTH, blp, caller, documented, inspection_json
 
 
@@ -204,7 +204,7 @@ class ProposalRequest(schemas.Strict):
 def firm_notices():
     """The notices of inspections announced to the firm (检查预告): approved tasks with notice, soonest first."""
     user = caller("firm")
-    return {"notices": notices.notices_for(database(), user["enterprise_id"], now().astimezone(tz()).date())}
+    return {"notices": notices.notices_for(database(), user["enterprise_id"], today())}
 
 
 @blp.route("/firm/notices/<int:task_id>/proposal", methods=["POST"])
@@ -215,9 +215,9 @@ def firm_notices():
 def propose(body, task_id):
     """The firm proposes a day inside the notice's window; the task's inspectors accept it or not."""
     user = caller("firm")
-    db, today = database(), now().astimezone(tz()).date()
-    notices.propose_day(db, task_id, user, body["day"], now(), today)
-    return notices.notice_for(db, task_id, user, today)
+    db = database()
+    notices.propose_day(db, task_id, user, body["day"], now(), today())
+    return notices.notice_for(db, task_id, user, today())
 
 
 @blp.route("/stats", methods=["GET"])

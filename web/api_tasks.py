@@ -6,15 +6,11 @@ from flask import current_app
 
 from logbook import tasks
 
-from . import database, now, schemas, tz
+from . import database, now, schemas, today
 from .api import AUTH, blp, caller, documented
 
 DECIDED = ("approved", "done", "expired", "cancelled")  # statuses a task decided by a head can have after approval
 
-
-def today():
-    """The installation's local date: task windows are local dates."""
-    return now().astimezone(tz()).date()
 
 
 def tasks_json(db, found):

@@ -30,7 +30,7 @@ from logbook import (
     tasks,
 )
 
-from . import database, now, tz
+from . import database, now, today, tz
 
 agencies_cli = AppGroup("agencies", help="Manage enforcement agencies (执法主体).")
 items_cli = AppGroup("items", help="Manage agencies' inspection item lists (检查事项清单).")
@@ -278,7 +278,7 @@ def compose_mail(message):
     """Subject and body of one inbox message, in Chinese, as the inbox shows it."""
     base = current_app.config["LOGBOOK_BASE_URL"].rstrip("/")
     if message["task_id"]:  # a notice of inspection (检查预告)
-        task = tasks.task_by_id(database(), message["task_id"], now().astimezone(tz()).date())
+        task = tasks.task_by_id(database(), message["task_id"], today())
         with force_locale("zh"):
             return f"[扫码入企] {message['enterprise']}", render_template(
                 "mail/notification.txt", message=message, notice=notices.notice_of(task), inspection=None,

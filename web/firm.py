@@ -18,6 +18,7 @@ from . import (
     now,
     role_required,
     submitted,
+    today,
     tz,
 )
 from .forms import ComplaintForm, ConfirmForm, ProposalForm, RatingForm
@@ -31,7 +32,7 @@ def unread_messages():
     """Every firm page shows how many inbox messages are unread (deadline reminders included)."""
     if not current_user.is_authenticated or current_user.role != "firm":
         return {}
-    return {"unread": inbox.unread_count(database(), current_user.enterprise_id, now().astimezone(tz()).date())}
+    return {"unread": inbox.unread_count(database(), current_user.enterprise_id, today())}
 
 
 @bp.route("/")
@@ -138,7 +139,7 @@ def messages():
     """The firm's inbox: inspections started and closed, deadlines approaching."""
     db = database()
     at = now()
-    found = inbox.inbox(db, current_user.enterprise_id, at.astimezone(tz()).date(), at)
+    found = inbox.inbox(db, current_user.enterprise_id, today(), at)
     inbox.mark_read(db, current_user.enterprise_id, at)
     return render_template("firm/inbox.html", messages=found)
 
@@ -147,17 +148,17 @@ def messages():
 @role_required("firm")
 def notice_list():
     """The notices of inspections announced to the enterprise (检查预告), soonest first."""
-    db, today = database(), now().astimezone(tz()).date()
-    return render_template("firm/notices.html", notices=notices.notices_for(db, current_user.enterprise_id, today))
+    return render_template("firm/notices.html", notices=notices.notices_for(database(), current_user.enterprise_id,
+                                                                            today()))
 
 
 @bp.route("/notices/<int:task_id>", methods=["GET", "POST"])
 @role_required("firm")
 def notice(task_id):
     """One notice, laid out as the 检查通知书 to print, with the form to propose a day inside its window."""
-    db, today = database(), now().astimezone(tz()).date()
+    db = database()
     try:
-        found = notices.notice_for(db, task_id, current_user.row, today)
+        found = notices.notice_for(db, task_id, current_user.row, today())
     except errors.NotFound:
         abort(404)
     form = ProposalForm()
@@ -167,7 +168,7 @@ def notice(task_id):
                 abort(400)
             return render_template("firm/notice.html", notice=found, form=form), 422
         try:
-            notices.propose_day(db, task_id, current_user.row, form.day.data, now(), today)
+            notices.propose_day(db, task_id, current_user.row, form.day.data, now(), today())
         except errors.Invalid as e:
             form.day.errors = [problem_text(p) for p in e.fields.values()]
             return render_template("firm/notice.html", notice=found, form=form), 422

@@ -9,7 +9,7 @@ from flask_login import current_user
 from logbook import accounts, agencies, enterprises, errors, feedback, inspections, qr, rules, tasks
 from logbook.db import parse_time
 
-from . import RECORDS_PAGE, counted_kinds, current_page, database, inspection_or_404, now, role_required, task_required, tz
+from . import RECORDS_PAGE, counted_kinds, current_page, database, inspection_or_404, now, role_required, task_required, today, tz
 from .forms import CloseForm, SearchForm, StartForm, VoidForm, choices
 from .problems import problem_text
 
@@ -82,7 +82,7 @@ def render_scan(enterprise, entry, token=None, form=None, problems=None, message
     return render_template(
         "inspector/scan.html", enterprise=enterprise, entry=entry, token=token, quota=year["quota"],
         recent=year["inspections"], page=page, more=year["recorded"] > page * RECORDS_PAGE,
-        ready=tasks.startable(db, current_user.row, enterprise["id"], at.astimezone(tz()).date()),
+        ready=tasks.startable(db, current_user.row, enterprise["id"], today()),
         form=form or start_form(db), problems=problems or {}, message=message), status
 
 

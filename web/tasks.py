@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from logbook import accounts, agencies, draws, enterprises, errors, notices, rules, tasks
 
-from . import database, now, role_required, tz
+from . import database, now, role_required, today
 from .forms import PROPOSAL_LABELS, AnswerProposalForm, DecisionForm, DrawForm, JoinForm, SearchForm, TaskForm
 from .problems import problem_text
 
@@ -15,10 +15,6 @@ bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 PAGE_SIZE = 30
 STATUSES = ("submitted", "approved", "done", "rejected", "cancelled", "expired")
 
-
-def today():
-    """The local date: task windows are dates."""
-    return now().astimezone(tz()).date()
 
 
 @bp.route("/")
