@@ -275,7 +275,7 @@ def record_inspection(db, caller, request, now, tz, counted_kinds=rules.COUNTED_
     day = started.astimezone(tz).date()
     task = tasks.task_for_start(db, caller, request.task_id, request.kind, enterprise["id"], day, task_required)
     if task:
-        request = _from_task(db, request, task, day)
+        request = _from_task(request, task)
     if request.kind != rules.VISIT and not rules.certificate_valid(caller["cert_no"], caller["cert_expires_on"], day):
         raise CertificateInvalid(Problem("certificate_invalid",
                                          "your enforcement certificate is missing or expired on {day}", day=day.isoformat()))
@@ -316,9 +316,9 @@ def record_inspection(db, caller, request, now, tz, counted_kinds=rules.COUNTED_
     return inspection_id
 
 
-def _from_task(db, request, task, day):
+def _from_task(request, task):
     """The start request with what it leaves out taken from its task (and the tasks joined with it)."""
-    every = [task, *tasks.tasks_by_ids(db, task["joint_with"], day)]
+    every = [task, *task["partners"]]
     return replace(request, kind=request.kind or task["kind"],
                    items=request.items or [i for t in every for i in t["items"]],
                    inspectors=request.inspectors or [p["username"] for t in every for p in t["inspectors"]],

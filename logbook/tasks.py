@@ -294,9 +294,10 @@ def overdue(task, today, backfill_days):
 # ---- the door --------------------------------------------------------------------------------------------
 
 def task_for_start(db, caller, task_id, kind, enterprise_id, day, task_required):
-    """The task an inspection starts from, or None when it needs none. With a task_id: that task, which must be
-    approved, of this enterprise, cover the day and name the caller. Without one, for a kind in task_required:
-    the oldest approved task of the caller's agency that covers this enterprise on that day. Else TaskRequired."""
+    """The task an inspection starts from (the tasks joined to it as `partners`), or None when it needs none. With
+    a task_id: that task, which must be approved, of this enterprise, cover the day and name the caller. Without
+    one, for a kind in task_required: the oldest approved task of the caller's agency that covers this enterprise
+    on that day. Else TaskRequired."""
     if task_id is not None:
         found = task_by_id(db, task_id, day)
         if found is None or not allowed(found, caller, "start"):
@@ -311,7 +312,7 @@ def task_for_start(db, caller, task_id, kind, enterprise_id, day, task_required)
         if kind and kind != found["kind"]:  # else a routine task could start an exempt, uncounted inspection
             raise Invalid({"kind": Problem("not_the_tasks_kind", "task {id} is a {kind} inspection", id=task_id,
                                            kind=found["kind"])})
-        return found
+        return found | {"partners": partners}
     if kind not in task_required:
         return None
     # a joint visit starts from its task on the scan page, where every joined agency's inspectors are named
@@ -321,7 +322,7 @@ def task_for_start(db, caller, task_id, kind, enterprise_id, day, task_required)
     if oldest is None:
         raise TaskRequired(Problem("task_required", "a {kind} inspection needs a task approved by your agency's head "
                                    "for this enterprise, covering today", kind=kind))
-    return task_by_id(db, oldest, day)
+    return task_by_id(db, oldest, day) | {"partners": []}  # never a joined task (see the query)
 
 
 def mark_done(db, task, inspection_id, caller, at):

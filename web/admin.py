@@ -127,10 +127,9 @@ def agencies_page():
             return redirect(url_for("admin.agencies_page"))
     listed = agencies.agencies(db)
     shown = next((a for a in listed if a["code"] == request.args.get("agency")), None)
+    items = agencies.items(db, [shown["code"]]) if shown else []
     return render_template("admin/agencies.html", agencies=listed, counts=agencies.item_counts(db), shown=shown,
-                           items=agencies.items(db, [shown["code"]]) if shown else [],
-                           checkpoints=checkpoints.checkpoints_of(db, [i["id"] for i in agencies.items(db, [shown["code"]])])
-                           if shown else [],
+                           items=items, checkpoints=checkpoints.checkpoints_of(db, [i["id"] for i in items]),
                            agency_form=agency_form, item_form=item_form), form_status()
 
 
