@@ -221,21 +221,23 @@ def _facts(db, caller, request, enterprise, day, late, counted_kinds):
     item_rows = rows(db, f"""SELECT it.id, it.code, a.code AS agency FROM items it JOIN agencies a ON a.id = it.agency_id
         WHERE it.code IN ({marks}) AND it.active = 1 AND a.active = 1""", item_codes) if item_codes else []
     recheck = _recheck_target(db, request.recheck_of) if request.recheck_of is not None else None
+    known = {a["code"]: a["id"] for a in rows(db, "SELECT id, code FROM agencies WHERE active = 1")}
     since = now_text(datetime.combine(day, datetime.min.time(), UTC) - timedelta(days=365))
     streaks = [a for a in agencies if rules.clean_streak([r["result"] for r in rows(db, """SELECT i.result
         FROM inspections i JOIN inspection_agencies ia ON ia.inspection_id = i.id
-        WHERE i.enterprise_id = ? AND ia.agency_id = (SELECT id FROM agencies WHERE code = ?) AND i.status != 'voided'
+        WHERE i.enterprise_id = ? AND ia.agency_id = ? AND i.status != 'voided'
         AND i.kind != 'visit' AND i.started_at >= ? ORDER BY i.started_at DESC LIMIT ?""",
-        [enterprise["id"], a, since, rules.CLEAN_STREAK])])] if rules.is_counted(request.kind, counted_kinds) else []
+        [enterprise["id"], known.get(a), since, rules.CLEAN_STREAK])])] if rules.is_counted(request.kind, counted_kinds) \
+        else []
     facts = rules.Facts(
         kind=request.kind, agencies=agencies,
-        known_agencies={a["code"] for a in rows(db, "SELECT code FROM agencies WHERE active = 1")},
+        known_agencies=set(known),
         caller_agency=caller["agency"], inspectors=[dict(caller, id=caller["id"])] + others,
         unknown_inspectors=[u for u in usernames if u not in found], items=item_codes,
         item_agencies={i["code"]: i["agency"] for i in item_rows}, reference=request.reference,
         reason=request.reason, late=late, recheck_target=recheck, enterprise_id=enterprise["id"],
         recheck_of=request.recheck_of, day=day, counted_kinds=counted_kinds, clean_streaks=streaks)
-    return facts, others, item_rows
+    return facts, others, item_rows, [known[a] for a in agencies if a in known]
 
 
 def _request_digest(request):
@@ -279,7 +281,7 @@ def record_inspection(db, caller, request, now, tz, counted_kinds=rules.COUNTED_
     if request.kind != rules.VISIT and not rules.certificate_valid(caller["cert_no"], caller["cert_expires_on"], day):
         raise CertificateInvalid(Problem("certificate_invalid",
                                          "your enforcement certificate is missing or expired on {day}", day=day.isoformat()))
-    facts, others, item_rows = _facts(db, caller, request, enterprise, day, late, counted_kinds)
+    facts, others, item_rows, agency_ids = _facts(db, caller, request, enterprise, day, late, counted_kinds)
     problems = rules.inspection_problems(facts)
     if problem:
         problems["started_at"] = problem
@@ -287,7 +289,8 @@ def record_inspection(db, caller, request, now, tz, counted_kinds=rules.COUNTED_
         raise Invalid(problems)
     counted = rules.is_counted(request.kind, counted_kinds)
     applicable = rules.applicable_rules(limits.active_rules(db), enterprise, facts.agencies) if counted else []
-    start = _Start(caller, request, enterprise, entry, counted, late, started, now_text(now), facts, others, item_rows)
+    start = _Start(caller, request, enterprise, entry, counted, late, started, now_text(now), facts, others, item_rows,
+                   agency_ids)
     refused = None
     with immediate(db):
         replayed = _replayed(db, caller, request)  # a retry that raced its original: the original won
@@ -340,6 +343,7 @@ class _Start:
     facts: rules.Facts
     others: list
     item_rows: list
+    agency_ids: list  # of facts.agencies, which the rules have checked are known and active
 
 
 def new_confirm_code():
@@ -358,12 +362,10 @@ def _insert(db, s):
         [s.enterprise["id"], request.kind, int(s.counted), s.entry, int(s.late), request.reference, request.reason,
          recheck_of, now_text(s.started), s.recorded_at, s.caller["id"], location.get("lat"), location.get("lon"), code])
     inspection_id = cursor.lastrowid
-    agency_ids = [r[0] for r in db.execute(f"SELECT id FROM agencies WHERE code IN ({','.join('?' * len(s.facts.agencies))})",
-                                           s.facts.agencies).fetchall()]
     db.conn.executemany("INSERT INTO inspection_agencies (inspection_id, agency_id) VALUES (?, ?)",
-                        [(inspection_id, a) for a in agency_ids])
+                        [(inspection_id, a) for a in s.agency_ids])
     stats.count_inspection(db, s.facts.day, {"kind": request.kind, "counted": s.counted, "entry": s.entry,
-                                             "late": s.late, "enterprise_id": s.enterprise["id"]}, agency_ids)
+                                             "late": s.late, "enterprise_id": s.enterprise["id"]}, s.agency_ids)
     db.conn.executemany("INSERT INTO inspection_inspectors (inspection_id, user_id, cert_no) VALUES (?, ?, ?)",
                         [(inspection_id, p["id"], p["cert_no"]) for p in people])
     db.conn.executemany("INSERT INTO inspection_items (inspection_id, item_id) VALUES (?, ?)",
