@@ -17,7 +17,7 @@ MAX_PROBLEMS = 1000  # listed; a database copied in without its journal would ot
 CHECKED = ("status", "kind", "counted", "entry", "late", "started_at", "recorded_at", "recorded_by", "reference",
            "reason", "recheck_of", "lat", "lon", "closed_at", "result", "findings", "rectify_by", "voided_at",
            "void_reason", "confirmed_at", "confirmed_by", "confirm_code_sha256", "usci", "agencies", "inspectors",
-           "items")
+           "items", "checks", "photos", "statement", "rectification")
 
 
 def append_journal(db, inspection_id, action, at, payload, task_id=None):
@@ -132,9 +132,11 @@ STORED = """SELECT i.id, i.status, i.kind, i.counted, i.entry, i.late, i.started
 
 
 def _links(db, ids):
-    """Each inspection's agencies, inspectors (username/certificate) and items as the journal writes them."""
+    """Each inspection's agencies, inspectors (username/certificate), items, checklist answers, photos, statement
+    and rectification report as the journal writes them."""
     marks = ",".join("?" * len(ids))
-    links = {i: {"agencies": [], "inspectors": [], "items": []} for i in ids}
+    links = {i: {"agencies": [], "inspectors": [], "items": [], "checks": [], "photos": [], "statement": None,
+                 "rectification": None} for i in ids}
     for name, sql in (("agencies", "SELECT ia.inspection_id, a.code FROM inspection_agencies ia JOIN agencies a "
                                    "ON a.id = ia.agency_id WHERE ia.inspection_id IN ({})"),
                       ("inspectors", "SELECT ii.inspection_id, u.username || '/' || coalesce(ii.cert_no, '') FROM "
@@ -143,7 +145,30 @@ def _links(db, ids):
                                 "ON it.id = ii.item_id WHERE ii.inspection_id IN ({})")):
         for inspection_id, text in db.conn.execute(sql.format(marks), ids):
             links[inspection_id][name].append(text)
-    return {i: {k: sorted(v) for k, v in found.items()} for i, found in links.items()}
+    for inspection_id, checkpoint, outcome, note in db.conn.execute(
+            f"SELECT inspection_id, checkpoint_id, outcome, note FROM inspection_checkpoints WHERE inspection_id IN ({marks})",
+            ids):
+        links[inspection_id]["checks"].append([checkpoint, outcome, note])
+    for inspection_id, photo_id, sha256, checkpoint, purpose in db.conn.execute(
+            f"SELECT inspection_id, id, sha256, checkpoint_id, purpose FROM photos WHERE inspection_id IN ({marks})", ids):
+        links[inspection_id]["photos"].append(journal.photo_fact(photo_id, sha256, checkpoint, purpose))
+    for name in ("statement", "rectification"):
+        for inspection_id, text in db.conn.execute(f"SELECT inspection_id, text FROM {name}s WHERE inspection_id "
+                                                   f"IN ({marks})", ids):
+            links[inspection_id][name] = text
+    return {i: {k: sorted(v) if isinstance(v, list) else v for k, v in found.items()} for i, found in links.items()}
+
+
+def _check_photo_files(db, ids, store, problems):
+    """Each photo file of these inspections still holds the bytes whose hash the journal recorded."""
+    from . import photos  # photos journals through this module, so it is imported when needed, not at the top
+
+    marks = ",".join("?" * len(ids))
+    for photo in rows(db, f"SELECT id, inspection_id, sha256, media_type FROM photos WHERE inspection_id IN ({marks})",
+                      ids):
+        problem = photos.file_problem(store, photo)
+        if problem:
+            problems.append(problem)
 
 
 def _replays(db, ids, problems):
@@ -161,14 +186,14 @@ def _stored(found, links):
     return stored
 
 
-def _check_inspections(db, problems):
+def _check_inspections(db, problems, photo_store=None):
     """Compare every inspection, batch by batch, with its journal's replay; return how many were checked."""
     last, checked = 0, 0
     while True:
         batch = rows(db, STORED.format(where="i.id > ? ORDER BY i.id LIMIT ?"), [last, BATCH])
         if not batch:
             break
-        _compare(db, batch, problems)
+        _compare(db, batch, problems, photo_store)
         checked += len(batch)
         last = batch[-1]["id"]
     for (orphan,) in db.conn.execute("""SELECT DISTINCT j.inspection_id FROM journal j WHERE j.inspection_id != 0
@@ -177,18 +202,20 @@ def _check_inspections(db, problems):
     return checked
 
 
-def _check_some(db, ids, problems):
+def _check_some(db, ids, problems, photo_store=None):
     """Compare the inspections with these ids with their journal's replay (those deleted are problems too)."""
     for at in range(0, len(ids), BATCH):
         part = ids[at:at + BATCH]
         batch = rows(db, STORED.format(where=f"i.id IN ({','.join('?' * len(part))})"), part)
-        _compare(db, batch, problems)
+        _compare(db, batch, problems, photo_store)
         for gone in set(part) - {b["id"] for b in batch}:
             problems.append(f"inspection {gone}: in the journal but deleted")
 
 
-def _compare(db, batch, problems):
+def _compare(db, batch, problems, photo_store=None):
     ids = [b["id"] for b in batch]
+    if photo_store:
+        _check_photo_files(db, ids, photo_store, problems)
     links, replayed = _links(db, ids), _replays(db, ids, problems)
     for found in batch:
         expected = replayed.get(found["id"])
@@ -203,7 +230,7 @@ def _compare(db, batch, problems):
             problems.append(f"inspection {found['id']}: its journal stamp is not its last entry")
 
 
-def verify_journal(db, published_head=None):
+def verify_journal(db, published_head=None, photo_store=None):
     """Check chain, head, inspections and links, and that the chain still extends `published_head` when given;
     return {ok, entries, head, problems, inspections}."""
     problems = _Problems()
@@ -213,7 +240,7 @@ def verify_journal(db, published_head=None):
         problems.append("the journal's head does not match its last entry: entries were removed or added behind its back")
     if not passed:
         problems.append(f"the journal does not extend the published head {published_head}: it was rewritten or cut back")
-    checked = _check_inspections(db, problems)
+    checked = _check_inspections(db, problems, photo_store)
     _check_every_task(db, problems)
     if value(db, "SELECT count(*) FROM journal") != count and not any("broken" in p for p in problems):
         problems.append("the journal has entries outside its chain")
@@ -232,14 +259,14 @@ def record_check(db, result, now, full):
                    [now_text(now), result["entries"], result["head"], int(result["ok"]), int(full)])
 
 
-def verify_since_last_check(db, now):
+def verify_since_last_check(db, now, photo_store=None):
     """What the supervisor's API answers, in time that does not grow with the journal: the outcome of the last check
     carried on over the entries written since (their chain, the head, and the inspections they touched). Only a full
     check (`flask journal verify`, nightly) re-reads older entries; the first check ever is a full one."""
     last = row(db, "SELECT entries, head, ok FROM journal_checks ORDER BY id DESC LIMIT 1")
     full_at = value(db, "SELECT checked_at FROM journal_checks WHERE full = 1 ORDER BY id DESC LIMIT 1")
     if last is None:
-        result = verify_journal(db)
+        result = verify_journal(db, photo_store=photo_store)
         record_check(db, result, now, full=True)
         return result | {"verified_in_full_at": now_text(now), "since": 0}
     problems = _Problems()
@@ -252,7 +279,7 @@ def verify_since_last_check(db, now):
     since = [r for r in db.conn.execute("SELECT DISTINCT inspection_id, task_id FROM journal WHERE id > ?",
                                         [last["entries"]])]  # the tail, by the primary key
     touched = sorted({i for i, _ in since if i})
-    _check_some(db, touched, problems)
+    _check_some(db, touched, problems, photo_store)
     _check_tasks(db, sorted({t for _, t in since if t is not None}), problems)
     if not last["ok"]:
         problems.append("the last check found the journal broken; run `flask journal verify`")

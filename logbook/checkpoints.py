@@ -9,11 +9,13 @@ items it does not know.
 import csv
 import io
 
+from . import inspections, rules
 from .db import immediate, rows, value
-from .errors import ImportFailed, Problem
+from .errors import ImportFailed, Invalid, NotOpen, Problem
 
 COLUMNS = ["agency", "item_code", "item_name", "basis", "checkpoint", "standard"]
 REQUIRED = ["agency", "item_code", "item_name", "checkpoint"]
+NOTE_MAX = 1000  # characters of a checkpoint's note
 LIMITS = {"agency": 32, "item_code": 64, "item_name": 200, "basis": 500, "checkpoint": 500, "standard": 1000}
 
 
@@ -103,3 +105,22 @@ def checkpoints_of(db, item_ids):
     return rows(db, f"""SELECT c.id, c.item_id, i.code AS item, c.position, c.text, c.standard, i.basis
         FROM checkpoints c JOIN items i ON i.id = c.item_id WHERE c.active = 1
         AND c.item_id IN ({','.join('?' * len(item_ids))}) ORDER BY i.code, c.position""", item_ids)
+
+
+def answer_checkpoint(db, inspection_id, caller, checkpoint_id, outcome, note):
+    """Save one answer of an open inspection's checklist as it is given (outcome None clears it), so that nothing is
+    lost if the inspector's page reloads; closing records the answers for good, in the journal."""
+    found = inspections.inspection_for(db, inspection_id, caller, "act")
+    if checkpoint_id not in {c["id"] for c in found["checkpoints"]}:
+        raise Invalid({"checkpoint": Problem("unknown_checkpoint", "checkpoint {checkpoint} is not on this "
+                                             "inspection's checklist", checkpoint=checkpoint_id)})
+    if outcome is not None and outcome not in rules.OUTCOMES:
+        raise Invalid({"outcome": Problem("bad_outcome", "an outcome is one of {outcomes}",
+                                          outcomes=", ".join(rules.OUTCOMES))})
+    note = (note or "").strip()[:NOTE_MAX] or None
+    with immediate(db):
+        status = value(db, "SELECT status FROM inspections WHERE id = ?", [inspection_id])
+        if status != "open":
+            raise NotOpen(Problem("not_open", "the inspection is {status}, not open", status=status))
+        db.execute("UPDATE inspection_checkpoints SET outcome = ?, note = ? WHERE inspection_id = ? AND checkpoint_id = ?",
+                   [outcome, note, inspection_id, checkpoint_id])

@@ -445,3 +445,24 @@ CREATE TABLE inspection_checkpoints (
   outcome TEXT CHECK (outcome IN ('pass', 'fail', 'na')), note TEXT,
   PRIMARY KEY (inspection_id, checkpoint_id)) WITHOUT ROWID
 """)
+
+
+@migrations()
+def m015_evidence(db):
+    """What an inspection gathers beyond its checklist (SPEC §10): photos (the file is stored outside the database,
+    named by the SHA-256 of its stored bytes), the firm's one statement (陈述申辩) and its rectification report."""
+    _run(db, """
+CREATE TABLE photos (
+  id INTEGER PRIMARY KEY, inspection_id INTEGER NOT NULL REFERENCES inspections(id),
+  checkpoint_id INTEGER REFERENCES checkpoints(id), purpose TEXT NOT NULL CHECK (purpose IN ('evidence', 'rectification')),
+  sha256 TEXT NOT NULL, media_type TEXT NOT NULL, size INTEGER NOT NULL, width INTEGER NOT NULL, height INTEGER NOT NULL,
+  user_id INTEGER NOT NULL REFERENCES users(id), created_at TEXT NOT NULL);
+CREATE INDEX photos_inspection ON photos(inspection_id, id);
+CREATE TABLE statements (
+  inspection_id INTEGER PRIMARY KEY REFERENCES inspections(id), text TEXT NOT NULL,
+  user_id INTEGER NOT NULL REFERENCES users(id), created_at TEXT NOT NULL);
+CREATE TABLE rectifications (
+  inspection_id INTEGER PRIMARY KEY REFERENCES inspections(id), text TEXT NOT NULL,
+  user_id INTEGER NOT NULL REFERENCES users(id), created_at TEXT NOT NULL);
+CREATE INDEX rectifications_newest ON rectifications(created_at)
+""")

@@ -72,6 +72,30 @@ class AlreadyEvaluated(LogbookError):
     """The firm has already rated this inspection."""
 
 
+class StatementClosed(LogbookError):
+    """The findings can be answered only after closing and within LOGBOOK_STATEMENT_DAYS."""
+
+
+class AlreadyStated(LogbookError):
+    """The enterprise has already answered this inspection's findings."""
+
+
+class NotRectifiable(LogbookError):
+    """Only an inspection closed with rectify can have a rectification report."""
+
+
+class AlreadyReported(LogbookError):
+    """The rectification has already been reported."""
+
+
+class PhotoTooLarge(LogbookError):
+    """The photo is larger than the logbook accepts (10 MB, 40 megapixels)."""
+
+
+class UnsupportedPhoto(LogbookError):
+    """The file is not a JPEG or PNG image that decodes."""
+
+
 class IdempotencyConflict(LogbookError):
     """The idempotency key was already used for a different request."""
 

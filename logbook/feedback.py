@@ -10,10 +10,25 @@ from datetime import timedelta
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from . import accounts, audit, enterprises, inspections
-from .db import immediate, now_text, row, rows, value
-from .errors import AlreadyEvaluated, BadCode, Invalid, NotClosed, NotConfirmable, NotFound, Problem, TooManyAttempts
+from . import accounts, audit, enterprises, inspections, photos, rules
+from .db import immediate, now_text, parse_time, row, rows, value
+from .errors import (
+    AlreadyEvaluated,
+    AlreadyReported,
+    AlreadyStated,
+    BadCode,
+    Invalid,
+    NotClosed,
+    NotConfirmable,
+    NotFound,
+    NotRectifiable,
+    Problem,
+    StatementClosed,
+    TooManyAttempts,
+)
 
+ANSWER_MAX = 5000                    # characters of a statement or a rectification report
+RECTIFICATION_PHOTOS = 6             # photos one rectification report may carry
 CATEGORIES = ("no_scan", "too_frequent", "misconduct", "fees_demanded", "other")
 COMPLAINT_STATUSES = ("open", "in_progress", "resolved", "rejected")
 MIN_RATINGS = 5                      # agency aggregates only with at least this many ratings behind them
@@ -233,3 +248,75 @@ def rated_ids(db, inspection_ids):
     marks = ",".join("?" * len(inspection_ids))
     return {r["inspection_id"] for r in rows(db, f"SELECT inspection_id FROM evaluations WHERE inspection_id IN ({marks})",
                                              list(inspection_ids))}
+
+
+# ---- the firm's answers to the findings (SPEC §10) ------------------------------------------------------------
+
+def _answer_text(text):
+    text = (text or "").strip()
+    if not text:
+        raise Invalid({"text": Problem("no_text", "write the answer")})
+    if len(text) > ANSWER_MAX:
+        raise Invalid({"text": Problem("long_text", "at most {most} characters", most=ANSWER_MAX)})
+    return text
+
+
+def make_statement(db, inspection_id, user, text, now, days=rules.STATEMENT_DAYS):
+    """The firm's one written answer to the findings (陈述申辩), after closing and within `days`; journaled. Returns
+    {text, created_at}; StatementClosed or AlreadyStated otherwise."""
+    inspections.inspection_for(db, inspection_id, user, "answer")
+    text, at = _answer_text(text), now_text(now)
+    with immediate(db):
+        found = row(db, """SELECT status, closed_at, EXISTS (SELECT 1 FROM statements s WHERE s.inspection_id = i.id)
+                           AS stated FROM inspections i WHERE id = ?""", [inspection_id])
+        problem = rules.statement_problem(found["status"], found["closed_at"] and parse_time(found["closed_at"]), now,
+                                          days, found["stated"])
+        if problem:
+            raise {"already_stated": AlreadyStated, "statement_closed": StatementClosed}[problem.code](problem)
+        db.execute("INSERT INTO statements (inspection_id, text, user_id, created_at) VALUES (?, ?, ?, ?)",
+                   [inspection_id, text, user["id"], at])
+        audit.append_journal(db, inspection_id, "statement", at, {"text": text, "by": user["username"]})
+    return {"text": text, "created_at": at}
+
+
+def report_rectification(db, store, inspection_id, user, text, uploads, now):
+    """The firm's report that it has rectified (text and up to RECTIFICATION_PHOTOS photos), once, for an inspection
+    closed with `rectify`; journaled, and the recheck is then offered to its inspectors."""
+    inspections.inspection_for(db, inspection_id, user, "answer")
+    text, at = _answer_text(text), now_text(now)
+    if len(uploads) > RECTIFICATION_PHOTOS:
+        raise Invalid({"photos": Problem("too_many_photos", "at most {most} photos", most=RECTIFICATION_PHOTOS)})
+    prepared = [photos.prepare(data) for data in uploads]  # the slow part, before the write lock
+    hashes = [photos.save_file(store, p[0], p[1]) for p in prepared]
+    with immediate(db):
+        found = row(db, """SELECT status, result, EXISTS (SELECT 1 FROM rectifications r WHERE r.inspection_id = i.id)
+                           AS reported FROM inspections i WHERE id = ?""", [inspection_id])
+        problem = rules.rectification_problem(found["status"], found["result"], found["reported"])
+        if problem:
+            raise {"already_reported": AlreadyReported, "not_rectifiable": NotRectifiable}[problem.code](problem)
+        for stored, sha256 in zip(prepared, hashes):
+            photos.insert_photo(db, inspection_id, None, "rectification", stored, sha256, user, at)
+        db.execute("INSERT INTO rectifications (inspection_id, text, user_id, created_at) VALUES (?, ?, ?, ?)",
+                   [inspection_id, text, user["id"], at])
+        audit.append_journal(db, inspection_id, "rectification", at, {"text": text, "by": user["username"]})
+    return {"text": text, "created_at": at}
+
+
+RECHECK_PENDING = """NOT EXISTS (SELECT 1 FROM inspections c WHERE c.recheck_of = r.inspection_id
+    AND c.status != 'voided')"""
+
+
+def rechecks_offered(db, user_id, limit=20):
+    """Inspections the inspector took part in whose firm has reported its rectification and which nobody has
+    rechecked yet, newest report first: [{inspection_id, enterprise, created_at, text}]."""
+    return rows(db, f"""SELECT r.inspection_id, e.name AS enterprise, e.usci, r.created_at, r.text
+        FROM inspection_inspectors ii JOIN rectifications r ON r.inspection_id = ii.inspection_id
+        JOIN inspections i ON i.id = r.inspection_id JOIN enterprises e ON e.id = i.enterprise_id
+        WHERE ii.user_id = ? AND {RECHECK_PENDING} ORDER BY r.created_at DESC LIMIT ?""", [user_id, limit])
+
+
+def rechecks_due_at(db, enterprise_id):
+    """The enterprise's inspections with a reported rectification and no recheck yet (offered on the scan page)."""
+    return rows(db, f"""SELECT r.inspection_id, r.created_at, r.text, i.rectify_by FROM inspections i
+        JOIN rectifications r ON r.inspection_id = i.id WHERE i.enterprise_id = ? AND i.result = 'rectify'
+        AND {RECHECK_PENDING} ORDER BY r.created_at DESC LIMIT 5""", [enterprise_id])

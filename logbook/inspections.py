@@ -61,6 +61,13 @@ def inspections_by_ids(db, ids):
     items = _grouped(db, """SELECT ii.inspection_id, it.code, it.name, it.basis, a.code AS agency
         FROM inspection_items ii JOIN items it ON it.id = ii.item_id JOIN agencies a ON a.id = it.agency_id
         WHERE ii.inspection_id IN ({marks}) ORDER BY it.code""", ids)
+    checklists = _grouped(db, """SELECT ic.inspection_id, c.id, it.code AS item, c.text, c.standard, it.basis,
+        ic.outcome, ic.note FROM inspection_checkpoints ic JOIN checkpoints c ON c.id = ic.checkpoint_id
+        JOIN items it ON it.id = c.item_id WHERE ic.inspection_id IN ({marks}) ORDER BY it.code, c.position""", ids)
+    photos = _grouped(db, """SELECT inspection_id, id, sha256, checkpoint_id AS checkpoint, purpose, media_type
+        FROM photos WHERE inspection_id IN ({marks}) ORDER BY inspection_id, id""", ids)
+    answers = {name: {r.pop("inspection_id"): r for r in rows(db, f"""SELECT inspection_id, text, created_at FROM {name}
+        WHERE inspection_id IN ({marks})""", ids)} for name in ("statements", "rectifications")}
     result = []
     for inspection_id in ids:
         r = found.get(inspection_id)
@@ -72,6 +79,10 @@ def inspections_by_ids(db, ids):
         r["inspectors"] = inspectors.get(inspection_id, [])
         r["item_details"] = items.get(inspection_id, [])
         r["items"] = [i["code"] for i in r["item_details"]]
+        r["checkpoints"] = checklists.get(inspection_id, [])
+        r["photos"] = photos.get(inspection_id, [])
+        r["statement"] = answers["statements"].get(inspection_id)
+        r["rectification"] = answers["rectifications"].get(inspection_id)
         r["counted"] = bool(r["counted"])
         r["late"] = bool(r["late"])
         result.append(r)
@@ -390,22 +401,32 @@ def _insert(db, s):
     return inspection_id
 
 
-def close_inspection(db, inspection_id, caller, result, findings, rectify_by, now, tz):
-    """Close an open inspection the caller takes part in, with its result."""
+def close_inspection(db, inspection_id, caller, result, findings, rectify_by, now, tz, checks=None):
+    """Close an open inspection the caller takes part in, with its result and every checkpoint answered (`checks`:
+    [{checkpoint, outcome, note}], left out only when it has no checkpoints). A closed inspection is NotOpen
+    whatever else is wrong."""
     found = inspection_for(db, inspection_id, caller, "act")
+    if found["status"] != "open":
+        raise NotOpen(Problem("not_open", "the inspection is {status}, not open", status=found["status"]))
     problems = rules.close_problems(result, findings, rectify_by, now.astimezone(tz).date())
+    problems = rules.check_problems([c["id"] for c in found["checkpoints"]], checks, result) | problems
     if problems:
         raise Invalid(problems)
     at = now_text(now)
     rectify_text = rectify_by.isoformat() if rectify_by and result == "rectify" else None
     findings = (findings or "").strip() or None
+    answered = sorted(({"checkpoint": c["checkpoint"], "outcome": c["outcome"], "note": (c.get("note") or "").strip()
+                        or None} for c in checks or []), key=lambda c: c["checkpoint"])
     with immediate(db):
         status = value(db, "SELECT status FROM inspections WHERE id = ?", [inspection_id])
         if status != "open":
             raise NotOpen(Problem("not_open", "the inspection is {status}, not open", status=status))
         db.execute("UPDATE inspections SET status = 'closed', closed_at = ?, result = ?, findings = ?, rectify_by = ? "
                    "WHERE id = ?", [at, result, findings, rectify_text, inspection_id])
-        append_journal(db, inspection_id, "close", at, {"result": result, "findings": findings,
+        db.conn.executemany("UPDATE inspection_checkpoints SET outcome = ?, note = ? WHERE inspection_id = ? "
+                            "AND checkpoint_id = ?", [(c["outcome"], c["note"], inspection_id, c["checkpoint"])
+                                                      for c in answered])
+        append_journal(db, inspection_id, "close", at, {"result": result, "findings": findings, "checks": answered,
                                                          "rectify_by": rectify_text, "by": caller["username"]})
         inbox.notify(db, found["enterprise_id"], inspection_id, "closed", at)
 

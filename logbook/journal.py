@@ -42,6 +42,11 @@ START_FACTS = ("kind", "counted", "entry", "late", "started_at", "reference", "r
                "recorded_by", "confirm_code_sha256", "agencies", "items", "inspectors")
 
 
+def photo_fact(photo_id, sha256, checkpoint, purpose):
+    """How a photo is compared with the journal: its id, hash, checkpoint and purpose in one string."""
+    return f"{photo_id}:{sha256}:{checkpoint}:{purpose}"
+
+
 def replay(entries):
     """Each inspection's state as its entries tell it: {inspection_id: {status, kind, ..., hash_of_last}}.
 
@@ -55,7 +60,7 @@ def replay(entries):
         if action == "start":
             state.update(status="open", usci=payload.get("enterprise"), recorded_at=at, closed_at=None, result=None,
                          findings=None, rectify_by=None, voided_at=None, void_reason=None, confirmed_at=None,
-                         confirmed_by=None)
+                         confirmed_by=None, photos=[], statement=None, rectification=None)
             for key in START_FACTS:
                 if key in payload:
                     state[key] = sorted(payload[key]) if isinstance(payload[key], list) else payload[key]
@@ -64,6 +69,15 @@ def replay(entries):
         elif action == "close":
             state.update(status="closed", closed_at=at, result=payload.get("result"), findings=payload.get("findings"),
                          rectify_by=payload.get("rectify_by"))
+            if "checks" in payload:
+                state["checks"] = sorted([c.get("checkpoint"), c.get("outcome"), c.get("note")]
+                                         for c in payload["checks"] or [])
+        elif action == "photo":
+            state.setdefault("photos", []).append(photo_fact(payload.get("photo"), payload.get("sha256"),
+                                                             payload.get("checkpoint"), payload.get("purpose")))
+            state["photos"].sort()
+        elif action in ("statement", "rectification"):
+            state[action] = payload.get("text")
         elif action == "void":
             state.update(status="voided", voided_at=at, void_reason=payload.get("reason"))
         elif action == "confirm":

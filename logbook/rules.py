@@ -15,6 +15,7 @@ EXEMPT_KINDS = ("complaint", "referral", "monitoring", "firm_request", "emergenc
 VISIT = "visit"
 KINDS = COUNTED_KINDS + EXEMPT_KINDS + (VISIT,)
 RESULTS = ("no_issue", "rectify", "case_filed")
+OUTCOMES = ("pass", "fail", "na")      # SPEC §10: a checkpoint passed, failed or did not apply
 RISK_LEVELS = ("A", "B", "C", "D")
 TARGETS = ("all", "risk", "industry", "enterprise")
 
@@ -26,6 +27,7 @@ MIN_INSPECTORS = 2                     # 两人以上执法
 MAX_WINDOW_DAYS = 3660                 # a rolling window of at most about ten years (a longer one is a typo)
 CLEAN_STREAK = 3                       # SPEC §9: three clean inspections in a row by one agency need a reason
 MAX_TASK_DAYS = 366                    # a task's window is at most a year
+STATEMENT_DAYS = 5                     # SPEC §10: the firm answers the findings within this many days of closing
 
 SPECIFICITY = {"enterprise": 3, "risk": 2, "industry": 2, "all": 1}
 
@@ -373,4 +375,54 @@ def void_problem(status, recorded_at, now, confirmed=False):
         return Problem("void_confirmed", "the enterprise has confirmed this visit, so it cannot be voided")
     if now - recorded_at > VOID_WITHIN:
         return Problem("void_too_late", "an inspection can be voided only within 30 minutes of being recorded")
+    return None
+
+
+# ---- the inspection form (一张表单) ------------------------------------------------------------------
+
+def check_problems(checkpoint_ids, checks, result):
+    """Per-field problems of a close's checklist answers (SPEC §10): every checkpoint of the inspection answered once,
+    a note for each fail, and no `no_issue` after a fail. `checks` is [{checkpoint, outcome, note}] or None."""
+    if checks is None:
+        return {"checks": Problem("checks_missing", "answer the {count} checkpoints of this inspection",
+                                  count=len(checkpoint_ids))} if checkpoint_ids else {}
+    problems, seen = {}, set()
+    for check in checks:
+        checkpoint = check["checkpoint"]
+        if checkpoint not in checkpoint_ids:
+            problems["checks"] = Problem("unknown_checkpoint", "checkpoint {checkpoint} is not on this inspection's "
+                                         "checklist", checkpoint=checkpoint)
+        elif checkpoint in seen:
+            problems["checks"] = Problem("checkpoint_twice", "checkpoint {checkpoint} is answered twice",
+                                         checkpoint=checkpoint)
+        elif check["outcome"] not in OUTCOMES:
+            problems["checks"] = Problem("bad_outcome", "an outcome is one of {outcomes}", outcomes=", ".join(OUTCOMES))
+        elif check["outcome"] == "fail" and not (check.get("note") or "").strip():
+            problems["checks"] = Problem("fail_without_note", "say what failed at checkpoint {checkpoint}",
+                                         checkpoint=checkpoint)
+        seen.add(checkpoint)
+    missing = [c for c in checkpoint_ids if c not in seen]
+    if missing and "checks" not in problems:
+        problems["checks"] = Problem("checkpoint_unanswered", "{count} checkpoints are not answered (first: {first})",
+                                     count=len(missing), first=missing[0])
+    if result == "no_issue" and any(c["outcome"] == "fail" for c in checks):
+        problems["result"] = Problem("fail_but_no_issue", "a failed checkpoint rules out the result no_issue")
+    return problems
+
+
+def statement_problem(status, closed_at, now, days, stated):
+    """Why the firm cannot answer the findings now (陈述申辩, once, after closing, within `days`), or None."""
+    if stated:
+        return Problem("already_stated", "the enterprise has already answered this inspection's findings")
+    if status != "closed" or now > closed_at + timedelta(days=days):
+        return Problem("statement_closed", "the findings can be answered within {days} days of closing", days=days)
+    return None
+
+
+def rectification_problem(status, result, reported):
+    """Why the firm cannot report its rectification, or None: only for an inspection closed with `rectify`, once."""
+    if status != "closed" or result != "rectify":
+        return Problem("not_rectifiable", "only an inspection closed with rectify can have a rectification report")
+    if reported:
+        return Problem("already_reported", "the rectification has already been reported")
     return None

@@ -32,6 +32,10 @@ SETTINGS = [
             "many days after the task is approved.", int),
     Setting("BACKFILL_DAYS", 3, "Days within which an exempt inspection started without a task should have its "
             "approval recorded; later it is a warning.", int),
+    Setting("STATEMENT_DAYS", 5, "Days after an inspection is closed within which the firm may answer its findings "
+            "in writing (陈述申辩), once.", int),
+    Setting("PHOTOS", "instance/photos", "Folder of the inspection photos (named by their SHA-256, which the journal "
+            "records; back it up with the database)."),
     Setting("TOKEN_HOURS", 12, "Hours an API bearer token stays valid.", int),
     Setting("LOGIN_ATTEMPTS", 10, "Failed logins for one username from one address within LOGIN_WINDOW_MINUTES "
             "before further attempts from there answer 429 (from addresses it never logged in from: after ten times "

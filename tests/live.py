@@ -53,6 +53,7 @@ class Server:
     def __init__(self, database, log_path, workers=4, env=None):
         self.database, self.log_path, self.workers = Path(database), Path(log_path), workers
         self.env = dict(os.environ, LOGBOOK_DATABASE=str(database), LOGBOOK_SECRET_KEY="test",
+                        LOGBOOK_PHOTOS=str(self.database.parent / "photos"),
                         LOGBOOK_PASSWORD_HASH="pbkdf2:sha256:1000", LOGBOOK_SYNCHRONOUS="FULL") | (env or {})
         self.process = self.port = None
 

@@ -642,10 +642,16 @@ def test_closing_twice_is_409_not_open_and_keeps_the_first_result(client, store,
     assert value(store, "SELECT result FROM inspections WHERE id = ?", [started["id"]]) == "no_issue"
 
 
-def test_closing_a_closed_inspection_with_a_bad_body_is_422_before_409(client, auth, started):
+@pytest.mark.parametrize("body", [{"result": "no_issue", "extra": 1}, {}, {"checks": "x"}, None])
+def test_closing_a_closed_inspection_is_409_whatever_the_body(client, auth, started, body):
     url = f"{API}/inspections/{started['id']}/close"
     assert client.post(url, headers=auth("ann"), json={"result": "no_issue"}).status_code == 200
-    error_of(client.post(url, headers=auth("ann"), json={"result": "no_issue", "extra": 1}), 422, "invalid")
+    error_of(client.post(url, headers=auth("ann"), json=body), 409, "not_open")
+
+
+def test_closing_someone_elses_inspection_with_a_bad_body_is_404(client, auth, started):
+    error_of(client.post(f"{API}/inspections/{started['id']}/close", headers=auth("cat"), json={"extra": 1}),
+             404, "not_found")
 
 
 # ---- voiding ---------------------------------------------------------------------------------------

@@ -42,14 +42,19 @@ def task_required():
 
 
 JSON_MAX_BYTES = 1024 * 1024          # SPEC §5: 1 MB for JSON (and any form); larger bodies answer 413 unread
-BODY_LIMITS = {"admin.import_enterprises": "LOGBOOK_IMPORT_MAX_MB"}  # endpoints that take files, and their setting
+PHOTO_BODY_BYTES = 10 * 1024 * 1024 + 64 * 1024  # SPEC §10: a 10 MB photo and its multipart wrapping
+# endpoints that take files, and their limit: a setting in MB, or bytes
+BODY_LIMITS = {"admin.import_enterprises": "LOGBOOK_IMPORT_MAX_MB", "api.add_photo": PHOTO_BODY_BYTES,
+               "inspector.add_photo": PHOTO_BODY_BYTES, "firm.rectify": 6 * PHOTO_BODY_BYTES}
 
 
 def limit_body():
     """Give the request the body limit of its endpoint, before anything reads the body (a before_request hook)."""
-    setting = BODY_LIMITS.get(request.endpoint)
-    if setting:
-        request.max_content_length = current_app.config[setting] * 1024 * 1024
+    limit = BODY_LIMITS.get(request.endpoint)
+    if isinstance(limit, str):
+        request.max_content_length = current_app.config[limit] * 1024 * 1024
+    elif limit:
+        request.max_content_length = limit
 
 
 def client_address():

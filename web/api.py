@@ -1,12 +1,13 @@
 """The JSON API under /api/v1 (SPEC §5): bearer tokens, scanning and the inspector's inspection actions."""
 
 import json
+from functools import wraps
 
-from flask import current_app, g, jsonify, request
+from flask import current_app, g, jsonify, request, send_file
 from flask_smorest import Api, Blueprint
 from webargs.flaskparser import FlaskParser
 
-from logbook import accounts, audit, enterprises, errors, inspections
+from logbook import accounts, audit, enterprises, errors, inspections, photos
 
 from . import RECORDS_PAGE, client_address, counted_kinds, database, now, schemas, task_required, tz
 from .errors import api_error
@@ -87,6 +88,12 @@ DOMAIN_ERRORS = {
     errors.NotConfirmable: (409, "not_confirmable", None),
     errors.NotClosed: (409, "not_closed", None),
     errors.AlreadyEvaluated: (409, "already_evaluated", None),
+    errors.StatementClosed: (409, "statement_closed", None),
+    errors.AlreadyStated: (409, "already_stated", None),
+    errors.NotRectifiable: (409, "not_rectifiable", None),
+    errors.AlreadyReported: (409, "already_reported", None),
+    errors.PhotoTooLarge: (413, "photo_too_large", None),
+    errors.UnsupportedPhoto: (415, "unsupported_photo", None),
     errors.IdempotencyConflict: (422, "idempotency_conflict", None),
     errors.TaskRequired: (409, "task_required", None),
     errors.NotSubmitted: (409, "not_submitted", None),
@@ -204,18 +211,72 @@ def get_inspection(inspection_id):
     return inspection_json(inspections.inspection_for(database(), inspection_id, user), user)
 
 
+def open_before_body(view):
+    """SPEC §10: an inspection that is no longer open answers 409 not_open whatever the body, so the caller and the
+    state are checked before the body is parsed (this decorator sits above @blp.arguments)."""
+    @wraps(view)
+    def checked(*args, **kwargs):
+        found = inspections.inspection_for(database(), kwargs["inspection_id"], caller("inspector"), "act")
+        if found["status"] != "open":
+            raise errors.NotOpen(errors.Problem("not_open", "the inspection is {status}, not open",
+                                                status=found["status"]))
+        return view(*args, **kwargs)
+    return checked
+
+
 @blp.route("/inspections/<int:inspection_id>/close", methods=["POST"])
+@open_before_body
 @blp.arguments(schemas.CloseRequest())
 @blp.response(200, schemas.Inspection)
 @documented(401, 404, 409, 422)
 @blp.doc(security=AUTH)
 def close(body, inspection_id):
-    """Close an open inspection with its result."""
+    """Close an open inspection with its result and every checkpoint of its checklist answered."""
     user = caller("inspector")
     db = database()
     inspections.close_inspection(db, inspection_id, user, body["result"], body.get("findings"),
-                                 body.get("rectify_by"), now(), tz())
+                                 body.get("rectify_by"), now(), tz(), body.get("checks"))
     return inspection_json(inspections.inspection(db, inspection_id), user)
+
+
+PHOTO_BODY = {"content": {"multipart/form-data": {"schema": schemas.PhotoRequest}}}
+
+
+@blp.route("/inspections/<int:inspection_id>/photos", methods=["POST"])
+@blp.response(201, schemas.PhotoCreated)
+@documented(401, 404, 409, 413, 415, 422)
+@blp.doc(security=AUTH, requestBody=PHOTO_BODY)
+def add_photo(inspection_id):
+    """Attach a photo (JPEG or PNG, at most 10 MB) to an open inspection, optionally naming one of its checkpoints;
+    its location metadata is stripped before it is stored."""
+    user = caller("inspector")
+    upload, checkpoint = request.files.get("file"), request.form.get("checkpoint", "").strip()
+    if upload is None:
+        raise errors.Invalid({"file": "send the photo as the multipart field `file`"})
+    if checkpoint and not (checkpoint.isascii() and checkpoint.isdigit() and 0 < len(checkpoint) < 19):
+        raise errors.Invalid({"checkpoint": "a checkpoint id"})
+    added = photos.add_photo(database(), current_app.config["LOGBOOK_PHOTOS"], inspection_id, user,
+                             upload.read(photos.MAX_BYTES + 1), int(checkpoint) if checkpoint else None, now())
+    return added, 201
+
+
+@blp.route("/inspections/<int:inspection_id>/photos/<int:photo_id>", methods=["GET"])
+@blp.response(200, {"type": "string", "format": "binary"}, content_type="image/jpeg",
+              description="the stored photo (image/jpeg or image/png)")
+@documented(401, 404)
+@blp.doc(security=AUTH)
+def get_photo(inspection_id, photo_id):
+    """A photo of an inspection, for its inspectors, the enterprise's firm users and supervisors."""
+    return photo_response(photos.photo_for(database(), inspection_id, photo_id, g.api_user))
+
+
+def photo_response(photo):
+    """A stored photo as an HTTP response, cached by the viewer's browser only (it is never public)."""
+    response = send_file(photos.photo_path(current_app.config["LOGBOOK_PHOTOS"], photo["sha256"], photo["media_type"]),
+                         mimetype=photo["media_type"], etag=photo["sha256"], max_age=86400, conditional=True)
+    response.cache_control.private = True
+    response.cache_control.public = False
+    return response
 
 
 @blp.route("/inspections/<int:inspection_id>/void", methods=["POST"])
@@ -239,4 +300,4 @@ def verify_journal():
     """Check the journal: the last check carried on over the entries written since (`flask journal verify`, run
     nightly, re-reads everything)."""
     caller("supervisor")
-    return audit.verify_since_last_check(database(), now())
+    return audit.verify_since_last_check(database(), now(), current_app.config["LOGBOOK_PHOTOS"])

@@ -2,6 +2,7 @@
 complaints, stats. Routes are added to the same /api/v1 blueprint as web/api.py."""
 
 import marshmallow as ma
+from flask import current_app
 from marshmallow import fields, validate
 
 from logbook import enterprises, feedback, inspections, notices, stats
@@ -140,6 +141,18 @@ def evaluation(body, inspection_id):
     db = database()
     feedback.evaluate(db, inspection_id, user, body["rating"], body.get("comment"), now())
     return dict(feedback.evaluation_of(db, inspection_id), inspection_id=inspection_id)  # as stored
+
+
+@blp.route("/inspections/<int:inspection_id>/statement", methods=["POST"])
+@blp.arguments(schemas.StatementRequest())
+@blp.response(201, schemas.Answer)
+@documented(401, 404, 409, 422)
+@blp.doc(security=AUTH)
+def statement(body, inspection_id):
+    """The firm answers the findings in writing (陈述申辩), once, after closing and within LOGBOOK_STATEMENT_DAYS."""
+    user = caller("firm")
+    return feedback.make_statement(database(), inspection_id, user, body["text"], now(),
+                                   current_app.config["LOGBOOK_STATEMENT_DAYS"]), 201
 
 
 @blp.route("/complaints", methods=["POST"])

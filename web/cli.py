@@ -222,7 +222,7 @@ def journal_verify(published):
     """Check the journal's hash chain; exit status 0 only if it is intact (and extends --head)."""
     if published is not None and not (len(published) == 64 and all(c in "0123456789abcdef" for c in published)):
         fail("--head is a journal hash: 64 lower-case hexadecimal characters")
-    status = audit.verify_journal(database(), published)
+    status = audit.verify_journal(database(), published, current_app.config["LOGBOOK_PHOTOS"])
     if status["ok"]:
         click.echo(f"Journal intact: {status['entries']} entries, head {status['head']}")  # record the head elsewhere too
     else:

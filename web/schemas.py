@@ -80,10 +80,38 @@ class InspectionRequest(Strict):
             raise ma.ValidationError("kind is required unless task_id is given", "kind")
 
 
+class Check(Strict):
+    checkpoint = fields.Integer(strict=True, required=True, validate=ID_RANGE)
+    outcome = fields.String(required=True, validate=validate.OneOf(rules.OUTCOMES))
+    note = Text(validate=validate.Length(max=1000), allow_none=True, metadata={"description": "required for fail"})
+
+
 class CloseRequest(Strict):
     result = fields.String(required=True, validate=validate.OneOf(rules.RESULTS))
     findings = Text(validate=validate.Length(max=10000), allow_none=True)
     rectify_by = fields.Date(validate=_plausible_date, allow_none=True)
+    checks = fields.List(fields.Nested(Check), validate=validate.Length(max=2000), metadata={
+        "description": "every checkpoint of the inspection, once; may be left out only when it has none"})
+
+
+class PhotoRequest(Strict):
+    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary",
+                                               "description": "a JPEG or PNG image of at most 10 MB"})
+    checkpoint = fields.Integer(validate=ID_RANGE, metadata={"description": "one of the inspection's checkpoints"})
+
+
+class PhotoCreated(ma.Schema):
+    id = fields.Integer()
+    sha256 = fields.String()
+
+
+class StatementRequest(Strict):
+    text = Text(required=True, validate=validate.Length(1, 5000))
+
+
+class Answer(ma.Schema):
+    text = fields.String()
+    created_at = fields.String()
 
 
 class VoidRequest(Strict):
@@ -100,6 +128,23 @@ class Inspector(ma.Schema):
     username = fields.String()
     name = fields.String()
     cert_no = fields.String(allow_none=True)
+
+
+class CheckpointResult(ma.Schema):
+    id = fields.Integer()
+    item = fields.String()
+    text = fields.String()
+    standard = fields.String(allow_none=True)
+    basis = fields.String(allow_none=True)
+    outcome = fields.String(allow_none=True, metadata={"description": "pass, fail or na; null until answered"})
+    note = fields.String(allow_none=True)
+
+
+class PhotoRef(ma.Schema):
+    id = fields.Integer()
+    sha256 = fields.String()
+    checkpoint = fields.Integer(allow_none=True)
+    purpose = fields.String(metadata={"description": "evidence (the inspectors') or rectification (the firm's)"})
 
 
 class Inspection(ma.Schema):
@@ -127,6 +172,10 @@ class Inspection(ma.Schema):
     confirmed_at = fields.String(allow_none=True)
     journal_hash = fields.String(allow_none=True)
     confirm_code = fields.String(metadata={"description": "only for the participating inspectors"})
+    checkpoints = fields.List(fields.Nested(CheckpointResult))
+    photos = fields.List(fields.Nested(PhotoRef))
+    statement = fields.Nested(Answer, allow_none=True, metadata={"description": "the firm's answer (陈述申辩)"})
+    rectification = fields.Nested(Answer, allow_none=True, metadata={"description": "the firm's rectification report"})
 
 
 class QuotaRule(ma.Schema):
