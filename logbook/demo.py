@@ -1,8 +1,11 @@
 """Demo data: a few agencies, item lists, enterprises and people, so `make run` shows a working product."""
 
+import io
 from datetime import timedelta
 
-from . import accounts, agencies, checkpoints, draws, enterprises, inspections, tasks, usci
+from PIL import Image, ImageDraw
+
+from . import accounts, agencies, checkpoints, draws, enterprises, feedback, inspections, photos, tasks, usci
 from .db import value
 
 PASSWORD = "demo-pass-2026"
@@ -70,7 +73,7 @@ def demo_usci(first16):
     return first17 + usci.check_character(first17)
 
 
-def load(db, today, now, tz, hash_method="scrypt"):
+def load(db, today, now, tz, hash_method="scrypt", photo_store=None):
     """Load the demo data; existing rows are left alone, so running it twice changes nothing. Returns the logins."""
     for code, name in AGENCIES:
         agencies.add_agency(db, code, name)
@@ -98,6 +101,8 @@ def load(db, today, now, tz, hash_method="scrypt"):
             qr_token=first["qr_token"], kind="routine", inspectors=["zhao.min"], items=["YJGL-001"]), now, tz)
     if not value(db, "SELECT count(*) FROM tasks"):
         load_tasks(db, today, now, tz)
+    if photo_store and not value(db, "SELECT count(*) FROM photos"):
+        load_evidence(db, photo_store, first, today, now, tz)
     return logins
 
 
@@ -142,6 +147,40 @@ def load_tasks(db, today, now, tz):
     tasks.approve_task(db, task_id, heads["SCJG"], "同意", now, earlier, 0)
     # a published random draw (双随机一公开): two firms and their pairs, from a seed anyone can check
     draws.draw(db, heads["SCJG"], 2, now, today, 3, seed="株洲-2026-双随机-示例")
+
+
+def demo_photo(wall, badge):
+    """A photo for the demo, drawn: a certificate on a wall, with a tag in the corner (a phone's real photo in use)."""
+    image = Image.new("RGB", (960, 720), wall)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((260, 150, 700, 560), fill=(250, 248, 240), outline=(120, 90, 60), width=14)
+    for y in range(230, 500, 45):
+        draw.line((310, y, 650, y), fill=(150, 150, 150), width=8)
+    draw.ellipse((560, 420, 660, 520), outline=(200, 30, 30), width=10)
+    draw.rectangle((40, 40, 200, 110), fill=badge)
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+def load_evidence(db, store, firm, today, now, tz):
+    """At the demo firm, a complaint inspection walked with its checklist: a failed checkpoint with its photo, the
+    result `rectify`; the firm's statement and its rectification report, so the recheck is offered."""
+    zhang, li = accounts.user_by_username(db, "zhang.wei"), accounts.user_by_username(db, "li.na")
+    inspection_id = inspections.record_inspection(db, zhang, inspections.StartRequest(
+        qr_token=firm["qr_token"], kind="complaint", inspectors=["li.na"], items=["SCJG-001"],
+        reference="投诉-2026-0117"), now, tz)
+    checklist = inspections.inspection(db, inspection_id)["checkpoints"]
+    photos.add_photo(db, store, inspection_id, li, demo_photo((188, 196, 204), (230, 160, 0)), checklist[1]["id"], now)
+    checks = [{"checkpoint": c["id"], "outcome": "pass"} for c in checklist]
+    checks[1] = {"checkpoint": checklist[1]["id"], "outcome": "fail", "note": "2 名接触直接入口食品的员工健康证明已过期"}
+    checks[3] = {"checkpoint": checklist[3]["id"], "outcome": "na", "note": "该企业无食品贮存场所"}
+    inspections.close_inspection(db, inspection_id, zhang, "rectify", "从业人员健康证明过期，责令限期整改",
+                                 today + timedelta(days=14), now, tz, checks)
+    owner = accounts.user_by_username(db, "firm.minghui")
+    feedback.make_statement(db, inspection_id, owner, "两名员工系新入职，体检已预约，健康证明将于一周内补办。", now)
+    feedback.report_rectification(db, store, inspection_id, owner, "两名员工已完成体检并取得健康证明，复印件已存档。",
+                                  [demo_photo((214, 222, 210), (40, 150, 70))], now)
 
 
 def is_loaded(db):

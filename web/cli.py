@@ -90,7 +90,8 @@ def load_demo():
     store = database()
     migrate(store)
     at = now()
-    logins = demo.load(store, at.astimezone(tz()).date(), at, tz(), current_app.config["LOGBOOK_PASSWORD_HASH"])
+    logins = demo.load(store, at.astimezone(tz()).date(), at, tz(), current_app.config["LOGBOOK_PASSWORD_HASH"],
+                       current_app.config["LOGBOOK_PHOTOS"])
     click.echo(f"Demo data loaded. Every demo login uses the password: {demo.PASSWORD}")
     for username, role, name in logins:
         click.echo(f"  {role:<11} {username:<14} {name}")

@@ -75,7 +75,7 @@ def server(tmp_path_factory):
     store = db.connect(path)
     db.migrate(store)
     tz = ZoneInfo("Asia/Shanghai")
-    demo.load(store, date.today(), datetime.now(UTC), tz, hash_method=HASH)
+    demo.load(store, date.today(), datetime.now(UTC), tz, hash_method=HASH, photo_store=str(folder / "photos"))
     store.conn.close()
     with gunicorn(path, folder, workers=2) as url:
         yield {"url": url, "database": path}
