@@ -22,6 +22,7 @@ in the directory, and that no GET endpoint of the app has been left out of PAGES
 """
 
 import importlib.util
+import io
 import re
 import sqlite3
 from collections import Counter, namedtuple
@@ -31,11 +32,12 @@ from pathlib import Path
 
 import pytest
 from conftest import PASSWORD, add_user, close, login, start, token_for
+from PIL import Image
 from werkzeug.exceptions import HTTPException
 from werkzeug.security import generate_password_hash
 
 from app import create_app
-from logbook import accounts, db, draws, enterprises, feedback, tasks
+from logbook import accounts, db, draws, enterprises, feedback, photos, tasks
 
 ROOT = Path(__file__).resolve().parent.parent
 ENTERPRISES = 40_000
@@ -79,6 +81,9 @@ PAGES = [
     "/inspector/find/inspectors?q=检查员12", "/inspector/find/inspectors?q=C-12",
     "/inspector/find/items?q=检查事项&agencies=A02",
     "/inspector/inspections/{open_id}", "/inspector/inspections/{closed_id}",
+    # an inspection's documents and photos, for whoever may see it
+    "/inspections/{closed_id}/record", "/inspections/{closed_id}/record.pdf", "/inspections/{closed_id}/result",
+    "/inspections/{closed_id}/result.pdf", "/inspections/{open_id}/record", "/inspections/{open_id}/photos/{photo_id}",
     # firm
     "/firm/", "/firm/?year={last_year}", "/firm/inspections/{closed_id}", "/firm/inspections/{typical_inspection_id}",
     "/firm/confirm/{open_id}?code=000000", "/firm/confirm/{typical_inspection_id}?code=000000",
@@ -101,7 +106,7 @@ PAGES = [
     "/admin/enterprises/{busiest_id}/qr.png", "/admin/agencies", "/admin/users", "/admin/rules",
     # JSON API (with the role's bearer token)
     "/api/v1/openapi.json", "/api/v1/scan/{busiest_token}", "/api/v1/scan/{typical_token}",
-    "/api/v1/inspections/{closed_id}", "/api/v1/inspections/{open_id}",
+    "/api/v1/inspections/{closed_id}", "/api/v1/inspections/{open_id}", "/api/v1/inspections/{open_id}/photos/{photo_id}",
     "/api/v1/firm/inspections", "/api/v1/firm/inspections?year={last_year}", "/api/v1/complaints",
     "/api/v1/stats", "/api/v1/stats?year={last_year}", "/api/v1/firm/notices", "/api/v1/tasks",
     "/api/v1/tasks?status=submitted", "/api/v1/tasks/matches", "/api/v1/draws/{draw_id}",
@@ -163,13 +168,14 @@ def busiest_and_typical(store, now):
     return enterprises.by_id(store, busiest), enterprises.by_id(store, typical)
 
 
-def populate(store, tz):
+def populate(store, tz, photo_store):
     """The people and records the pages show; returns the facts PAGES are formatted with.
 
     i1 gets a password; firm users for the busiest and a typical enterprise, a supervisor and an admin are added;
     i1 records exempt inspections (the busiest firm is over its cap) at both firms, closes one with a deadline
     in two days (the inbox's reminder); the busiest firm rates 60 closed inspections and files 60 complaints,
-    so the supervisor's pagers have a second page.
+    so the supervisor's pagers have a second page. The open inspection has a photo, the closed one the firm's
+    statement.
     """
     now = datetime.now(UTC)
     busiest, typical = busiest_and_typical(store, now)
@@ -184,6 +190,11 @@ def populate(store, tz):
     close(store, closed_id, "rectify", "消防通道堵塞", (now.astimezone(tz) + timedelta(days=2)).date(), by="i1")
     typical_inspection_id = start(store, typical, **exempt)
     firm = accounts.user_by_username(store, "firm-busiest")
+    out = io.BytesIO()
+    Image.new("RGB", (320, 240), (90, 120, 150)).save(out, "JPEG")
+    photo_id = photos.add_photo(store, photo_store, open_id, accounts.user_by_username(store, "i1"), out.getvalue(),
+                                None, now)["id"]
+    feedback.make_statement(store, closed_id, firm, "已整改，申请复查", now)
     feedback.evaluate(store, closed_id, firm, 2, "检查时间过长", now)
     complaint_id = feedback.file_complaint(store, firm, "too_frequent", "一年被检查太多次", closed_id, now)
     history = db.rows(store, "SELECT id FROM inspections WHERE enterprise_id = ? AND status = 'closed' "
@@ -197,7 +208,7 @@ def populate(store, tz):
             "typical_id": typical["id"], "typical_usci": typical["usci"], "typical_token": typical["qr_token"],
             "name_part": "规模测试企业123", "usci_prefix": typical["usci"][:12], "last_year": now.astimezone(tz).year - 1,
             "open_id": open_id, "closed_id": closed_id, "typical_inspection_id": typical_inspection_id,
-            "complaint_id": complaint_id}
+            "complaint_id": complaint_id, "photo_id": photo_id}
 
 
 def plan(store, busiest, now, tz):
@@ -226,13 +237,14 @@ def world(tmp_path_factory):
     scale.HOT = HOT_ENTERPRISES
     scale.generate(path, ENTERPRISES, INSPECTIONS, seed=1, n_items=900)
     app = create_app({"TESTING": True, "LOGBOOK_DATABASE": str(path), "LOGBOOK_SECRET_KEY": "test-secret",
+                      "LOGBOOK_PHOTOS": str(path.parent / "photos"),
                       "LOGBOOK_PASSWORD_HASH": "pbkdf2:sha256:1000", "LOGBOOK_BASE_URL": "https://logbook.example"})
     with app.app_context():
         db.migrate(db.for_thread(str(path)))  # later migrations may add tables and indexes the pages rely on
     db.close_thread_connections()
     store = db.connect(str(path))
     try:
-        facts = populate(store, app.config["LOGBOOK_TZ"])
+        facts = populate(store, app.config["LOGBOOK_TZ"], app.config["LOGBOOK_PHOTOS"])
     finally:
         store.conn.close()
     yield World(app, facts)
