@@ -43,8 +43,9 @@ run: install
 test: system-packages dev
 	$(BIN)/python -m pytest
 
-# The fast loop: every test but the browser, race and crash ones (markers in pyproject.toml); needs no Chromium.
-check: dev
+# The fast loop: every test but the browser, race and crash ones (markers in pyproject.toml); the PDF documents need
+# Debian's Pango and CJK fonts, which system-packages installs when missing.
+check: system-packages dev
 	$(BIN)/python -m pytest -n auto -m "not browser and not race and not crash"
 
 # Debian's Chromium and CJK fonts for the browser tests, installed with apt-get when missing.
@@ -73,3 +74,4 @@ messages: $(VENV)/.installed
 # Retake the README's screenshots (docs/screenshots) with the browser tests.
 screenshots: dev
 	UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/e2e/test_pages.py -k fits
+	UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/test_documents.py -k page_one

@@ -13,7 +13,23 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import web
 from logbook import settings
-from web import admin, api, api_draws, api_firm, api_tasks, auth, cli, errors, firm, inspector, public, supervisor, tasks, users
+from web import (
+    admin,
+    api,
+    api_draws,
+    api_firm,
+    api_tasks,
+    auth,
+    cli,
+    documents,
+    errors,
+    firm,
+    inspector,
+    public,
+    supervisor,
+    tasks,
+    users,
+)
 
 LANGUAGES = ("zh", "en")
 
@@ -47,6 +63,8 @@ def create_app(test_config=None):
     if not app.config.get("LOGBOOK_SECRET_KEY"):
         app.config["LOGBOOK_SECRET_KEY"] = settings.instance_secret(os.path.join(app.root_path, "instance"))
     app.config["SECRET_KEY"] = app.config["LOGBOOK_SECRET_KEY"]
+    # a form's CSRF token lasts as long as the login, so a checklist answered over hours still saves
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", app.config["LOGBOOK_SESSION_HOURS"] * 3600)
     # behind HTTPS, cookies travel only over HTTPS and browsers are told to keep to it (HSTS)
     app.config["SESSION_COOKIE_SECURE"] = (test_config or {}).get(
         "SESSION_COOKIE_SECURE", app.config["LOGBOOK_BASE_URL"].startswith("https://"))
@@ -54,6 +72,8 @@ def create_app(test_config=None):
         proxies = app.config["LOGBOOK_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     app.config["LOGBOOK_TZ"] = ZoneInfo(app.config["LOGBOOK_TIMEZONE"])
+    # photos are written and served by this one absolute path (a relative one would be read from the app's folder)
+    app.config["LOGBOOK_PHOTOS"] = os.path.abspath(app.config["LOGBOOK_PHOTOS"])
     app.config["LOGBOOK_COUNTED"] = tuple(k.strip() for k in app.config["LOGBOOK_COUNTED_KINDS"].split(",") if k.strip())
     app.config["LOGBOOK_TASKS_FOR"] = tuple(k.strip() for k in app.config["LOGBOOK_TASK_REQUIRED"].split(",") if k.strip())
 
@@ -71,7 +91,7 @@ def create_app(test_config=None):
     assert api_tasks.blp is api.blp  # so do the tasks (SPEC §9)
     assert api_draws.blp is api.blp  # so do the random draws (whose published result needs no token)
     rest.register_blueprint(api.blp)
-    for blueprint in (auth.bp, public.bp, inspector.bp, tasks.bp, firm.bp, supervisor.bp, admin.bp):
+    for blueprint in (auth.bp, public.bp, inspector.bp, tasks.bp, firm.bp, supervisor.bp, admin.bp, documents.bp):
         app.register_blueprint(blueprint)
     app.register_error_handler(HTTPException, errors.handle_http_exception)
     app.teardown_appcontext(users.forget_request_user)

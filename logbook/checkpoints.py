@@ -15,7 +15,6 @@ from .errors import ImportFailed, Invalid, NotOpen, Problem
 
 COLUMNS = ["agency", "item_code", "item_name", "basis", "checkpoint", "standard"]
 REQUIRED = ["agency", "item_code", "item_name", "checkpoint"]
-NOTE_MAX = 1000  # characters of a checkpoint's note
 LIMITS = {"agency": 32, "item_code": 64, "item_name": 200, "basis": 500, "checkpoint": 500, "standard": 1000}
 
 
@@ -117,7 +116,7 @@ def answer_checkpoint(db, inspection_id, caller, checkpoint_id, outcome, note):
     if outcome is not None and outcome not in rules.OUTCOMES:
         raise Invalid({"outcome": Problem("bad_outcome", "an outcome is one of {outcomes}",
                                           outcomes=", ".join(rules.OUTCOMES))})
-    note = (note or "").strip()[:NOTE_MAX] or None
+    note = (note or "").strip()[:rules.NOTE_MAX] or None
     with immediate(db):
         status = value(db, "SELECT status FROM inspections WHERE id = ?", [inspection_id])
         if status != "open":

@@ -466,3 +466,53 @@ CREATE TABLE rectifications (
   user_id INTEGER NOT NULL REFERENCES users(id), created_at TEXT NOT NULL);
 CREATE INDEX rectifications_newest ON rectifications(created_at)
 """)
+
+
+@migrations()
+def m016_supervision(db):
+    """SPEC §11: an enterprise's district (characters 3-8 of its USCI unless imported), counters of joint and confirmed
+    inspections and per month by district, industry and risk level (the dashboard's filters), warnings recorded
+    as scans and closes happen, dismissals, and follow-ups (督办) with their steps. The counters are rebuilt by the
+    next `flask init-db` (stats.recount), which the cleared time zone asks for."""
+    _run(db, """
+ALTER TABLE enterprises ADD COLUMN district_code TEXT;
+ALTER TABLE enterprises ADD COLUMN district TEXT GENERATED ALWAYS AS (coalesce(district_code, substr(usci, 3, 6))) VIRTUAL;
+ALTER TABLE inspection_counts ADD COLUMN joint INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE inspection_counts ADD COLUMN confirmed INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE segment_counts (
+  month TEXT NOT NULL, agency_id INTEGER NOT NULL, district TEXT NOT NULL, industry TEXT NOT NULL,
+  risk_level TEXT NOT NULL, kind TEXT NOT NULL,
+  inspections INTEGER NOT NULL DEFAULT 0, counted INTEGER NOT NULL DEFAULT 0, voided INTEGER NOT NULL DEFAULT 0,
+  manual INTEGER NOT NULL DEFAULT 0, late INTEGER NOT NULL DEFAULT 0, joint INTEGER NOT NULL DEFAULT 0,
+  confirmed INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (month, agency_id, district, industry, risk_level, kind)) WITHOUT ROWID;
+UPDATE counts_state SET tz = NULL;
+CREATE TABLE warnings (
+  id INTEGER PRIMARY KEY, kind TEXT NOT NULL, period TEXT, agency_id INTEGER REFERENCES agencies(id),
+  enterprise_id INTEGER REFERENCES enterprises(id), count INTEGER NOT NULL, since TEXT NOT NULL, until TEXT NOT NULL,
+  year INTEGER NOT NULL, created_at TEXT NOT NULL);
+CREATE INDEX warnings_year ON warnings(year, kind, id);
+CREATE INDEX warnings_enterprise ON warnings(enterprise_id, kind, until);
+CREATE TABLE warning_inspections (
+  warning_id INTEGER NOT NULL REFERENCES warnings(id), inspection_id INTEGER NOT NULL REFERENCES inspections(id),
+  PRIMARY KEY (warning_id, inspection_id)) WITHOUT ROWID;
+CREATE TABLE warning_dismissals (
+  key TEXT PRIMARY KEY, year INTEGER NOT NULL, reason TEXT NOT NULL, user_id INTEGER NOT NULL REFERENCES users(id),
+  dismissed_at TEXT NOT NULL);
+CREATE INDEX warning_dismissals_year ON warning_dismissals(year);
+CREATE INDEX inspections_open ON inspections(started_at) WHERE status = 'open';
+CREATE INDEX inspections_flagged ON inspections(started_at) WHERE late = 1 OR entry = 'manual';
+CREATE TABLE followups (
+  id INTEGER PRIMARY KEY, agency_id INTEGER NOT NULL REFERENCES agencies(id), warning_key TEXT,
+  complaint_id INTEGER REFERENCES complaints(id), enterprise_id INTEGER REFERENCES enterprises(id),
+  text TEXT NOT NULL, due_on TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'answered', 'returned', 'accepted')),
+  created_by INTEGER NOT NULL REFERENCES users(id), created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE INDEX followups_agency ON followups(agency_id, status, id);
+CREATE INDEX followups_status ON followups(status, due_on);
+CREATE INDEX followups_complaint ON followups(complaint_id) WHERE complaint_id IS NOT NULL;
+CREATE TABLE followup_steps (
+  id INTEGER PRIMARY KEY, followup_id INTEGER NOT NULL REFERENCES followups(id), action TEXT NOT NULL,
+  text TEXT, user_id INTEGER NOT NULL REFERENCES users(id), at TEXT NOT NULL);
+CREATE INDEX followup_steps_followup ON followup_steps(followup_id, id)
+""")

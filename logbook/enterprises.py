@@ -9,9 +9,9 @@ from . import usci
 from .db import immediate, name_grams, now_text, row, rows, value
 from .errors import ImportFailed, NotFound, Problem, UnknownCode
 
-CSV_COLUMNS = ("usci", "name", "address", "industry", "risk_level", "lat", "lon")
+CSV_COLUMNS = ("usci", "name", "address", "industry", "risk_level", "lat", "lon", "district")
 REQUIRED_COLUMNS = ("usci", "name")
-COLUMNS = "id, usci, name, address, industry, risk_level, lat, lon, qr_token"
+COLUMNS = "id, usci, name, address, industry, risk_level, lat, lon, qr_token, district"
 
 
 def new_qr_token():
@@ -61,9 +61,13 @@ def parse_row(record):
     lon = _number(record.get("lon"), -180, 180, "lon")
     if (lat is None) != (lon is None):
         raise InvalidRecord(Problem("lat_without_lon", "give both lat and lon, or neither"))
+    district = (record.get("district") or "").strip() or None  # else characters 3-8 of the USCI (GB 32100)
+    if district is not None and not (len(district) == 6 and district.isascii() and district.isdigit()):
+        raise InvalidRecord(Problem("bad_district", "district must be a 6-digit division code, not {value}",
+                                    value=repr(record.get("district"))))
     return {"usci": code, "name": name, "address": (record.get("address") or "").strip() or None,
             "industry": (record.get("industry") or "").strip() or None, "risk_level": risk,
-            "lat": lat, "lon": lon}
+            "lat": lat, "lon": lon, "district_code": district}
 
 
 def _line(number, reason):
@@ -132,12 +136,13 @@ def import_enterprises(db, enterprises, progress=None, batch=1000):
             known = value(db, f"SELECT count(*) FROM enterprises WHERE usci IN ({','.join('?' * len(chunk))})",
                           [e["usci"] for e in chunk])
             db.conn.executemany(
-                """INSERT INTO enterprises (usci, name, address, industry, risk_level, lat, lon, qr_token, created_at)
-                   VALUES (:usci, :name, :address, :industry, :risk_level, :lat, :lon, :qr_token, :created_at)
+                """INSERT INTO enterprises (usci, name, address, industry, risk_level, lat, lon, district_code, qr_token,
+                   created_at) VALUES (:usci, :name, :address, :industry, :risk_level, :lat, :lon, :district_code,
+                   :qr_token, :created_at)
                    ON CONFLICT(usci) DO UPDATE SET name = excluded.name, address = excluded.address,
                    industry = excluded.industry, risk_level = excluded.risk_level,
-                   lat = excluded.lat, lon = excluded.lon""",
-                [dict(e, qr_token=new_qr_token(), created_at=created) for e in chunk])
+                   lat = excluded.lat, lon = excluded.lon, district_code = excluded.district_code""",
+                [{"district_code": None} | e | {"qr_token": new_qr_token(), "created_at": created} for e in chunk])
         added += len(chunk) - known
         if progress:
             progress(len(chunk))

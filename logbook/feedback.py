@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from . import accounts, audit, enterprises, inspections, photos, rules
+from . import accounts, audit, enterprises, inspections, photos, rules, stats
 from .db import immediate, now_text, parse_time, row, rows, value
 from .errors import (
     AlreadyEvaluated,
@@ -108,7 +108,7 @@ def activate(db, usci_code, code, username, password, name, now, hash_method="sc
 
 # ---- confirmation and evaluation ----------------------------------------------------------------------
 
-def confirm_inspection(db, inspection_id, user, code, now):
+def confirm_inspection(db, inspection_id, user, code, now, tz):
     """The firm attests the visit with the one-time code the inspector shows; wrong guesses are rate-limited."""
     inspections.inspection_for(db, inspection_id, user, "answer")
     since = now_text(now - CONFIRM_WINDOW)
@@ -131,6 +131,7 @@ def confirm_inspection(db, inspection_id, user, code, now):
             at = now_text(now)
             db.execute("UPDATE inspections SET confirmed_at = ?, confirmed_by = ? WHERE id = ?", [at, user["id"], inspection_id])
             audit.append_journal(db, inspection_id, "confirm", at, {"by": user["username"]})
+            stats.count_confirmation(db, inspection_id, tz)
     if bad:
         raise bad
 
@@ -286,20 +287,26 @@ def report_rectification(db, store, inspection_id, user, text, uploads, now):
     text, at = _answer_text(text), now_text(now)
     if len(uploads) > RECTIFICATION_PHOTOS:
         raise Invalid({"photos": Problem("too_many_photos", "at most {most} photos", most=RECTIFICATION_PHOTOS)})
+    _rectifiable(db, inspection_id)  # before any file is written; checked again under the lock
     prepared = [photos.prepare(data) for data in uploads]  # the slow part, before the write lock
     hashes = [photos.save_file(store, p[0], p[1]) for p in prepared]
     with immediate(db):
-        found = row(db, """SELECT status, result, EXISTS (SELECT 1 FROM rectifications r WHERE r.inspection_id = i.id)
-                           AS reported FROM inspections i WHERE id = ?""", [inspection_id])
-        problem = rules.rectification_problem(found["status"], found["result"], found["reported"])
-        if problem:
-            raise {"already_reported": AlreadyReported, "not_rectifiable": NotRectifiable}[problem.code](problem)
+        _rectifiable(db, inspection_id)
         for stored, sha256 in zip(prepared, hashes):
             photos.insert_photo(db, inspection_id, None, "rectification", stored, sha256, user, at)
         db.execute("INSERT INTO rectifications (inspection_id, text, user_id, created_at) VALUES (?, ?, ?, ?)",
                    [inspection_id, text, user["id"], at])
         audit.append_journal(db, inspection_id, "rectification", at, {"text": text, "by": user["username"]})
     return {"text": text, "created_at": at}
+
+
+def _rectifiable(db, inspection_id):
+    """NotRectifiable or AlreadyReported unless the inspection may have its rectification reported now."""
+    found = row(db, """SELECT status, result, EXISTS (SELECT 1 FROM rectifications r WHERE r.inspection_id = i.id)
+                       AS reported FROM inspections i WHERE id = ?""", [inspection_id])
+    problem = rules.rectification_problem(found["status"], found["result"], found["reported"])
+    if problem:
+        raise {"already_reported": AlreadyReported, "not_rectifiable": NotRectifiable}[problem.code](problem)
 
 
 RECHECK_PENDING = """NOT EXISTS (SELECT 1 FROM inspections c WHERE c.recheck_of = r.inspection_id

@@ -9,7 +9,7 @@ import secrets
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from . import enterprises, inbox, journal, limits, rules, stats, tasks, usci
+from . import alerts, enterprises, inbox, journal, limits, rules, stats, tasks, thresholds, usci
 from .audit import append_journal
 from .db import immediate, now_text, parse_time, row, rows, value
 from .errors import CertificateInvalid, IdempotencyConflict, Invalid, NotFound, NotOpen, NotVoidable, Problem, UnknownCode
@@ -271,7 +271,8 @@ def _replayed(db, caller, request):
     return earlier["inspection_id"]
 
 
-def record_inspection(db, caller, request, now, tz, counted_kinds=rules.COUNTED_KINDS, task_required=()):
+def record_inspection(db, caller, request, now, tz, counted_kinds=rules.COUNTED_KINDS, task_required=(),
+                      alert_limits=thresholds.DEFAULTS):
     """Decide and record one inspection (a StartRequest) in a single atomic step; return its id.
 
     Raises UnknownCode, Invalid, CertificateInvalid, TaskRequired (a kind in task_required without an approved task,
@@ -301,7 +302,7 @@ def record_inspection(db, caller, request, now, tz, counted_kinds=rules.COUNTED_
     counted = rules.is_counted(request.kind, counted_kinds)
     applicable = rules.applicable_rules(limits.active_rules(db), enterprise, facts.agencies) if counted else []
     start = _Start(caller, request, enterprise, entry, counted, late, started, now_text(now), facts, others, item_rows,
-                   agency_ids)
+                   agency_ids, tz, alert_limits)
     refused = None
     with immediate(db):
         replayed = _replayed(db, caller, request)  # a retry that raced its original: the original won
@@ -355,6 +356,8 @@ class _Start:
     others: list
     item_rows: list
     agency_ids: list  # of facts.agencies, which the rules have checked are known and active
+    tz: object
+    alert_limits: thresholds.Thresholds
 
 
 def new_confirm_code():
@@ -376,7 +379,10 @@ def _insert(db, s):
     db.conn.executemany("INSERT INTO inspection_agencies (inspection_id, agency_id) VALUES (?, ?)",
                         [(inspection_id, a) for a in s.agency_ids])
     stats.count_inspection(db, s.facts.day, {"kind": request.kind, "counted": s.counted, "entry": s.entry,
-                                             "late": s.late, "enterprise_id": s.enterprise["id"]}, s.agency_ids)
+                                             "late": s.late, "enterprise_id": s.enterprise["id"],
+                                             "district": s.enterprise.get("district"),
+                                             "industry": s.enterprise.get("industry"),
+                                             "risk_level": s.enterprise.get("risk_level")}, s.agency_ids)
     db.conn.executemany("INSERT INTO inspection_inspectors (inspection_id, user_id, cert_no) VALUES (?, ?, ?)",
                         [(inspection_id, p["id"], p["cert_no"]) for p in people])
     db.conn.executemany("INSERT INTO inspection_items (inspection_id, item_id) VALUES (?, ?)",
@@ -398,6 +404,7 @@ def _insert(db, s):
         "recheck_of": recheck_of, "lat": location.get("lat"), "lon": location.get("lon"),
         "recorded_by": s.caller["username"], "confirm_code_sha256": journal.digest(code)})
     inbox.notify(db, s.enterprise["id"], inspection_id, "started", s.recorded_at)
+    alerts.note_start(db, inspection_id, s.enterprise, s.started, s.agency_ids, request.location, s.alert_limits, s.tz)
     return inspection_id
 
 
@@ -429,6 +436,7 @@ def close_inspection(db, inspection_id, caller, result, findings, rectify_by, no
         append_journal(db, inspection_id, "close", at, {"result": result, "findings": findings, "checks": answered,
                                                          "rectify_by": rectify_text, "by": caller["username"]})
         inbox.notify(db, found["enterprise_id"], inspection_id, "closed", at)
+        alerts.note_close(db, inspection_id, found["enterprise_id"], result, tz)
 
 
 def void_inspection(db, inspection_id, caller, reason, now, tz):
@@ -445,7 +453,8 @@ def void_inspection(db, inspection_id, caller, reason, now, tz):
             raise NotVoidable(problem)
         db.execute("UPDATE inspections SET status = 'voided', voided_at = ?, void_reason = ? WHERE id = ?",
                    [at, reason.strip(), inspection_id])
-        gone = row(db, "SELECT started_at, kind, counted, entry, late, enterprise_id FROM inspections WHERE id = ?",
+        gone = row(db, """SELECT i.started_at, i.kind, i.counted, i.entry, i.late, i.enterprise_id, e.district, e.industry,
+                          e.risk_level FROM inspections i JOIN enterprises e ON e.id = i.enterprise_id WHERE i.id = ?""",
                    [inspection_id])
         stats.count_inspection(db, parse_time(gone["started_at"]).astimezone(tz).date(), gone, [
             r[0] for r in db.execute("SELECT agency_id FROM inspection_agencies WHERE inspection_id = ?", [inspection_id])],

@@ -27,6 +27,7 @@ MIN_INSPECTORS = 2                     # 两人以上执法
 MAX_WINDOW_DAYS = 3660                 # a rolling window of at most about ten years (a longer one is a typo)
 CLEAN_STREAK = 3                       # SPEC §9: three clean inspections in a row by one agency need a reason
 MAX_TASK_DAYS = 366                    # a task's window is at most a year
+NOTE_MAX = 1000                        # characters of a checkpoint's note
 STATEMENT_DAYS = 5                     # SPEC §10: the firm answers the findings within this many days of closing
 
 SPECIFICITY = {"enterprise": 3, "risk": 2, "industry": 2, "all": 1}
@@ -397,6 +398,9 @@ def check_problems(checkpoint_ids, checks, result):
                                          checkpoint=checkpoint)
         elif check["outcome"] not in OUTCOMES:
             problems["checks"] = Problem("bad_outcome", "an outcome is one of {outcomes}", outcomes=", ".join(OUTCOMES))
+        elif len(check.get("note") or "") > NOTE_MAX:
+            problems["checks"] = Problem("long_note", "the note of checkpoint {checkpoint} is longer than {most} "
+                                         "characters", checkpoint=checkpoint, most=NOTE_MAX)
         elif check["outcome"] == "fail" and not (check.get("note") or "").strip():
             problems["checks"] = Problem("fail_without_note", "say what failed at checkpoint {checkpoint}",
                                          checkpoint=checkpoint)
@@ -410,11 +414,16 @@ def check_problems(checkpoint_ids, checks, result):
     return problems
 
 
+def statement_until(closed_at, days):
+    """The last instant the firm may answer the findings of an inspection closed at `closed_at`."""
+    return closed_at + timedelta(days=days)
+
+
 def statement_problem(status, closed_at, now, days, stated):
     """Why the firm cannot answer the findings now (陈述申辩, once, after closing, within `days`), or None."""
     if stated:
         return Problem("already_stated", "the enterprise has already answered this inspection's findings")
-    if status != "closed" or now > closed_at + timedelta(days=days):
+    if status != "closed" or now > statement_until(closed_at, days):
         return Problem("statement_closed", "the findings can be answered within {days} days of closing", days=days)
     return None
 

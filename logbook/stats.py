@@ -9,7 +9,7 @@ keep in their own transactions, so a dashboard reads a few thousand rows whateve
 from datetime import datetime, timedelta
 
 from . import rules
-from .db import immediate, now_text, rows, value
+from .db import immediate, now_text, parse_time, rows, value
 
 ALL_AGENCIES = 0  # the agency_id of the counters for all agencies together (a joint inspection counts once)
 
@@ -96,18 +96,50 @@ def flagged(db, year, tz):
 
 def count_inspection(db, day, inspection, agency_ids, sign=1):
     """Count a new inspection (sign=1), or take back one being voided (sign=-1), inside the caller's transaction.
-    `day` is its local start date; `inspection` has kind, counted, entry, late and enterprise_id."""
+    `day` is its local start date; `inspection` has kind, counted, entry, late, enterprise_id and the enterprise's
+    district, industry and risk_level (the segment the dashboard filters by)."""
     counted, manual, late = int(inspection["counted"]), int(inspection["entry"] == "manual"), int(inspection["late"])
-    db.conn.executemany("""INSERT INTO inspection_counts (agency_id, day, kind, inspections, counted, voided, manual, late)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (agency_id, day, kind) DO UPDATE SET
+    joint = int(len(agency_ids) > 1)
+    values = (sign, sign * counted, int(sign < 0), sign * manual, sign * late, sign * joint)
+    db.conn.executemany("""INSERT INTO inspection_counts (agency_id, day, kind, inspections, counted, voided, manual, late,
+        joint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (agency_id, day, kind) DO UPDATE SET
           inspections = inspections + excluded.inspections, counted = counted + excluded.counted,
-          voided = voided + excluded.voided, manual = manual + excluded.manual, late = late + excluded.late""",
-                        [(a, day.isoformat(), inspection["kind"], sign, sign * counted, int(sign < 0), sign * manual,
-                          sign * late) for a in [ALL_AGENCIES, *agency_ids]])
+          voided = voided + excluded.voided, manual = manual + excluded.manual, late = late + excluded.late,
+          joint = joint + excluded.joint""",
+                        [(a, day.isoformat(), inspection["kind"], *values) for a in [ALL_AGENCIES, *agency_ids]])
+    db.conn.executemany(f"""INSERT INTO segment_counts ({SEGMENT}, kind, inspections, counted, voided, manual, late,
+        joint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT ({SEGMENT}, kind) DO UPDATE SET
+          inspections = inspections + excluded.inspections, counted = counted + excluded.counted,
+          voided = voided + excluded.voided, manual = manual + excluded.manual, late = late + excluded.late,
+          joint = joint + excluded.joint""",
+                        [(day.isoformat()[:7], a, *segment_of(inspection), inspection["kind"], *values)
+                         for a in [ALL_AGENCIES, *agency_ids]])
     if inspection["kind"] != "visit":
         db.execute("""INSERT INTO enterprise_counts (year, enterprise_id, inspections, counted) VALUES (?, ?, ?, ?)
             ON CONFLICT (year, enterprise_id) DO UPDATE SET inspections = inspections + excluded.inspections,
               counted = counted + excluded.counted""", [day.year, inspection["enterprise_id"], sign, sign * counted])
+
+
+SEGMENT = "month, agency_id, district, industry, risk_level"
+
+
+def segment_of(enterprise):
+    """The district, industry and risk level an inspection is counted under ('' for what the firm's record lacks)."""
+    return enterprise.get("district") or "", enterprise.get("industry") or "", enterprise.get("risk_level") or ""
+
+
+def count_confirmation(db, inspection_id, tz):
+    """Count the firm's confirmation of an inspection on its start day (inside the caller's transaction)."""
+    found = db.execute("""SELECT i.started_at, i.kind, e.district, e.industry, e.risk_level FROM inspections i
+        JOIN enterprises e ON e.id = i.enterprise_id WHERE i.id = ?""", [inspection_id]).fetchone()
+    day = parse_time(found[0]).astimezone(tz).date().isoformat()
+    agency_ids = [ALL_AGENCIES] + [r[0] for r in db.execute(
+        "SELECT agency_id FROM inspection_agencies WHERE inspection_id = ?", [inspection_id])]
+    db.conn.executemany("""UPDATE inspection_counts SET confirmed = confirmed + 1 WHERE agency_id = ? AND day = ?
+                           AND kind = ?""", [(a, day, found[1]) for a in agency_ids])
+    segment = segment_of({"district": found[2], "industry": found[3], "risk_level": found[4]})
+    db.conn.executemany(f"""UPDATE segment_counts SET confirmed = confirmed + 1 WHERE ({SEGMENT}, kind) =
+                            (?, ?, ?, ?, ?, ?)""", [(day[:7], a, *segment, found[1]) for a in agency_ids])
 
 
 def counted_in(db):
@@ -123,6 +155,7 @@ def recount(db, tz):
         first, last = (value(db, f"SELECT {f}(started_at) FROM inspections") for f in ("min", "max"))
         db.execute("DELETE FROM inspection_counts")
         db.execute("DELETE FROM enterprise_counts")
+        db.execute("DELETE FROM segment_counts")
         db.execute("CREATE TEMP TABLE IF NOT EXISTS quarter_days (quarter TEXT PRIMARY KEY, day TEXT NOT NULL)")
         db.execute("DELETE FROM temp.quarter_days")
         if first:
@@ -135,18 +168,25 @@ def recount(db, tz):
             db.conn.executemany("INSERT INTO temp.quarter_days VALUES (?, ?)", quarters)
             quarter = "substr(i.started_at, 1, 14) || (CAST(substr(i.started_at, 15, 2) AS INTEGER) / 15)"
             live = "i.status != 'voided'"
+            joint = "(SELECT count(*) FROM inspection_agencies x WHERE x.inspection_id = i.id) > 1"
             sums = f"""sum({live}), sum({live} AND i.counted), sum(NOT {live}), sum({live} AND i.entry = 'manual'),
-                       sum({live} AND i.late)"""
-            db.execute(f"""INSERT INTO inspection_counts (agency_id, day, kind, inspections, counted, voided, manual, late)
-                SELECT {ALL_AGENCIES}, q.day, i.kind, {sums} FROM inspections i JOIN temp.quarter_days q ON q.quarter = {quarter}
-                GROUP BY q.day, i.kind""")
-            db.execute(f"""INSERT INTO inspection_counts (agency_id, day, kind, inspections, counted, voided, manual, late)
-                SELECT ia.agency_id, q.day, i.kind, {sums} FROM inspections i
-                JOIN temp.quarter_days q ON q.quarter = {quarter} JOIN inspection_agencies ia ON ia.inspection_id = i.id
-                GROUP BY ia.agency_id, q.day, i.kind""")
+                       sum({live} AND i.late), sum({live} AND {joint}), sum({live} AND i.confirmed_at IS NOT NULL)"""
+            columns = "inspections, counted, voided, manual, late, joint, confirmed"
+            segment = "coalesce(e.district, ''), coalesce(e.industry, ''), coalesce(e.risk_level, '')"
+            every = f"FROM inspections i JOIN temp.quarter_days q ON q.quarter = {quarter}"
+            by_agency = f"{every} JOIN inspection_agencies ia ON ia.inspection_id = i.id"
+            db.execute(f"""INSERT INTO inspection_counts (agency_id, day, kind, {columns})
+                SELECT {ALL_AGENCIES}, q.day, i.kind, {sums} {every} GROUP BY q.day, i.kind""")
+            db.execute(f"""INSERT INTO inspection_counts (agency_id, day, kind, {columns})
+                SELECT ia.agency_id, q.day, i.kind, {sums} {by_agency} GROUP BY ia.agency_id, q.day, i.kind""")
+            db.execute(f"""INSERT INTO segment_counts ({SEGMENT}, kind, {columns})
+                SELECT substr(q.day, 1, 7), {ALL_AGENCIES}, {segment}, i.kind, {sums}
+                {every} JOIN enterprises e ON e.id = i.enterprise_id GROUP BY 1, 3, 4, 5, i.kind""")
+            db.execute(f"""INSERT INTO segment_counts ({SEGMENT}, kind, {columns})
+                SELECT substr(q.day, 1, 7), ia.agency_id, {segment}, i.kind, {sums}
+                {by_agency} JOIN enterprises e ON e.id = i.enterprise_id GROUP BY 1, 2, 3, 4, 5, i.kind""")
             db.execute(f"""INSERT INTO enterprise_counts (year, enterprise_id, inspections, counted)
                 SELECT CAST(substr(q.day, 1, 4) AS INTEGER), i.enterprise_id, count(*), sum(i.counted)
-                FROM inspections i JOIN temp.quarter_days q ON q.quarter = {quarter}
-                WHERE {live} AND i.kind != 'visit' GROUP BY 1, 2""")
+                {every} WHERE {live} AND i.kind != 'visit' GROUP BY 1, 2""")
         db.execute("UPDATE counts_state SET tz = ? WHERE id = 1", [str(tz)])
         return value(db, "SELECT count(*) FROM inspections")

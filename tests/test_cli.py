@@ -13,7 +13,8 @@ HUAWEI = "914403001922038216"
 XIAOMI = "91110108551385082Q"
 ALIBABA = "91330100799655058B"
 TABLES = ("agencies", "items", "enterprises", "users", "limit_rules", "inspections", "inspection_agencies",
-          "inspection_inspectors", "inspection_items", "journal", "refusals", "tasks", "task_steps")
+          "inspection_inspectors", "inspection_items", "journal", "refusals", "tasks", "task_steps", "photos", "statements",
+          "rectifications", "inspection_checkpoints")
 
 
 @pytest.fixture
@@ -71,7 +72,8 @@ def test_demo_twice_changes_nothing(cli, store):
     assert counts(store) == once
     assert rows(store, "SELECT usci, qr_token FROM enterprises ORDER BY usci") == tokens
     assert (once["agencies"], once["enterprises"], once["users"], once["inspections"], once["limit_rules"]) == \
-        (len(demo.AGENCIES), len(demo.ENTERPRISES), len(demo.PEOPLE), 2, 1)  # one of them started from a task
+        (len(demo.AGENCIES), len(demo.ENTERPRISES), len(demo.PEOPLE), 3, 1)  # one from a task, one walked with photos
+    assert once["photos"] == 2 and once["statements"] == 1 and once["rectifications"] == 1
     assert once["tasks"] == len(demo.TASKS) + 1 + 2  # and an expired one, and the draw's two
 
 

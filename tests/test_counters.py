@@ -4,9 +4,9 @@ inspections themselves, local days at the year's edge, and rebuilt by `flask ini
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import TZ, add_enterprise, start, void
+from conftest import KNOWN_CODE, TZ, add_enterprise, start, void
 
-from logbook import db, errors, stats
+from logbook import accounts, db, errors, feedback, stats
 from logbook.db import rows
 
 NEW_YEAR = datetime(2026, 12, 31, 16, 30, tzinfo=UTC)  # 1 January 2027, 00:30 in Beijing
@@ -15,7 +15,8 @@ NEW_YEAR = datetime(2026, 12, 31, 16, 30, tzinfo=UTC)  # 1 January 2027, 00:30 i
 def counters(store):
     """Every counter row, in a fixed order."""
     return (rows(store, "SELECT * FROM inspection_counts ORDER BY agency_id, day, kind"),
-            rows(store, "SELECT * FROM enterprise_counts ORDER BY year, enterprise_id"))
+            rows(store, "SELECT * FROM enterprise_counts ORDER BY year, enterprise_id"),
+            rows(store, "SELECT * FROM segment_counts ORDER BY month, agency_id, district, industry, risk_level, kind"))
 
 
 def from_inspections(store, year):
@@ -31,9 +32,10 @@ def from_inspections(store, year):
 
 
 def a_mixed_year(store, world, at):
-    """Counted, exempt, joint, voided and manual-free visits at two enterprises."""
-    other = add_enterprise(store, name="另一家企业")
-    start(store, world["enterprise"], now=at)
+    """Counted (one confirmed by the firm), exempt, joint, voided and manual-free visits at two enterprises."""
+    other = add_enterprise(store, name="另一家企业", industry="餐饮", district="430211")
+    confirmed = start(store, world["enterprise"], now=at)
+    feedback.confirm_inspection(store, confirmed, accounts.user_by_username(store, "firm1"), KNOWN_CODE, at, TZ)
     voided = start(store, world["enterprise"], now=at)
     void(store, voided, now=at)
     start(store, world["enterprise"], kind="complaint", reference="投诉-1", now=at)
@@ -78,6 +80,12 @@ def test_a_recount_gives_exactly_the_counters_kept_by_the_scans(store, world):
     assert stats.recount(store, TZ) == 7
     assert counters(store) == kept
     assert stats.counted_in(store) == "Asia/Shanghai"
+    every = {"agency_id": 0, "inspections": 1, "voided": 0, "manual": 0, "late": 0}
+    assert every | {"joint": 1, "district": "430211", "industry": "餐饮"} in [
+        {k: r[k] for k in ("agency_id", "inspections", "voided", "manual", "late", "joint", "district", "industry")}
+        for r in kept[2] if r["kind"] == "routine"]
+    assert sum(r["confirmed"] for r in kept[0] if r["agency_id"] == 0) == 1
+    assert sum(r["joint"] for r in kept[0] if r["agency_id"] == 0) == 1
 
 
 def test_init_db_fills_the_counters_of_a_database_from_before_them(app, store, world):

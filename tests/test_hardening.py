@@ -192,7 +192,7 @@ def journaled(store, world):
     """A joint inspection with a late-entry reason, confirmed and closed; an exempt one voided."""
     first = start(store, world["enterprise"], agencies=["SCJG", "YJGL"], others=("bob", "cat"),
                   items=("SCJG-001", "YJGL-001"), reason="网络中断后补录")
-    feedback.confirm_inspection(store, first, accounts.user_by_username(store, "firm1"), KNOWN_CODE, datetime.now(UTC))
+    feedback.confirm_inspection(store, first, accounts.user_by_username(store, "firm1"), KNOWN_CODE, datetime.now(UTC), TZ)
     close(store, first, result="rectify", findings="台账缺失", rectify_by=datetime.now(UTC).date())
     second = start(store, world["enterprise"], kind="complaint", reference="投诉-1")
     inspections.void_inspection(store, second, accounts.user_by_username(store, "ann"), "扫错", datetime.now(UTC), TZ)
@@ -290,7 +290,7 @@ def test_a_confirmation_racing_a_void_never_confirms_the_voided_visit(app, store
     monkeypatch.setattr(inspections, "inspection", read_then_voided_elsewhere)
     with pytest.raises(errors.NotConfirmable):
         feedback.confirm_inspection(store, inspection_id, accounts.user_by_username(store, "firm1"), KNOWN_CODE,
-                                    datetime.now(UTC))
+                                    datetime.now(UTC), TZ)
     assert db.value(store, "SELECT confirmed_at FROM inspections WHERE id = ?", [inspection_id]) is None
 
 

@@ -126,7 +126,7 @@ def confirm(body, inspection_id):
     """The firm attests the visit with the one-time code shown on the inspector's screen."""
     user = caller("firm")
     db = database()
-    feedback.confirm_inspection(db, inspection_id, user, body["code"], now())
+    feedback.confirm_inspection(db, inspection_id, user, body["code"], now(), tz())
     return inspection_json(inspections.inspection(db, inspection_id), user)
 
 

@@ -1,10 +1,15 @@
-"""The firm's pages: every record about its enterprise, confirmation, rating, complaints and the inbox."""
+"""The firm's pages: every record about its enterprise, confirmation, rating, its answers to the findings (the
+statement and the rectification report), complaints and the inbox."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import format_date, format_time
 from flask_babel import gettext as _
 from flask_login import current_user
+from werkzeug.exceptions import RequestEntityTooLarge
 
-from logbook import enterprises, errors, exports, feedback, inbox, inspections, notices, rules
+from logbook import enterprises, errors, exports, feedback, inbox, inspections, notices, photos, rules
+from logbook.db import parse_time
 
 from . import (
     RECORDS_PAGE,
@@ -21,7 +26,8 @@ from . import (
     today,
     tz,
 )
-from .forms import ComplaintForm, ConfirmForm, ProposalForm, RatingForm
+from .errors import handle_http_exception
+from .forms import ComplaintForm, ConfirmForm, ProposalForm, RatingForm, RectificationForm, StatementForm
 from .problems import problem_text
 
 bp = Blueprint("firm", __name__, url_prefix="/firm")
@@ -50,11 +56,28 @@ def home():
                            more=year["recorded"] > page * RECORDS_PAGE)
 
 
-def render_inspection(found, confirm_form=None, rating_form=None, status=200):
-    """An inspection's page for the firm, with the forms that apply to it."""
-    return render_template("firm/inspection.html", inspection=found,
+def render_inspection(found, status=200, problem=None, **forms):
+    """An inspection's page for the firm, with the forms that apply to it (those not given are empty) and, after a
+    refused answer, the `problem` that explains why."""
+    empty = {"confirm_form": ConfirmForm, "rating_form": RatingForm, "statement_form": StatementForm,
+             "rectification_form": RectificationForm}
+    forms = {name: form(formdata=None) if forms.get(name) is None else forms[name] for name, form in empty.items()}
+    return render_template("firm/inspection.html", inspection=found, problem=problem,
                            evaluation=feedback.evaluation_of(database(), found["id"]),
-                           confirm_form=confirm_form or ConfirmForm(), rating_form=rating_form or RatingForm()), status
+                           statement_period=statement_period(found), photo_limit=feedback.RECTIFICATION_PHOTOS,
+                           **forms), status
+
+
+def statement_period(found):
+    """Whether the firm may answer the findings now (陈述申辩), and until when ({open, day, time}; None before the
+    inspection is closed)."""
+    if found["status"] != "closed":
+        return None
+    days = current_app.config["LOGBOOK_STATEMENT_DAYS"]
+    closed_at = parse_time(found["closed_at"])
+    until = rules.statement_until(closed_at, days).astimezone(tz())
+    offered = rules.statement_problem(found["status"], closed_at, now(), days, found["statement"] is not None) is None
+    return {"open": offered, "day": format_date(until, "medium"), "time": format_time(until, "short"), "days": days}
 
 
 @bp.route("/inspections/<int:inspection_id>")
@@ -77,7 +100,7 @@ def confirm(inspection_id):
             abort(400)
         return render_inspection(found, confirm_form=form, status=422)
     try:
-        feedback.confirm_inspection(database(), inspection_id, current_user.row, form.code.data, now())
+        feedback.confirm_inspection(database(), inspection_id, current_user.row, form.code.data, now(), tz())
     except errors.BadCode:
         form.code.errors = [_("This code is wrong. Check the number on the inspector's screen.")]
         return render_inspection(found, confirm_form=form, status=422)
@@ -110,6 +133,87 @@ def rate(inspection_id):
     else:
         flash(_("Thank you for your rating. Only the supervising justice bureau sees it."), "success")
     return redirect(url_for("firm.inspection", inspection_id=inspection_id))
+
+
+@bp.route("/inspections/<int:inspection_id>/statement", methods=["POST"])
+@role_required("firm")
+def statement(inspection_id):
+    """Answer the findings of a closed inspection in writing (陈述申辩), once, within the period."""
+    found = inspection_or_404(inspection_id, "answer")
+    form = StatementForm()
+    if not submitted(form):
+        return render_inspection(found, statement_form=form, status=422)
+    try:
+        feedback.make_statement(database(), inspection_id, current_user.row, form.statement.data, now(),
+                                current_app.config["LOGBOOK_STATEMENT_DAYS"])
+    except errors.Invalid as e:
+        form.statement.errors = [problem_text(p) for p in e.fields.values()]
+        return render_inspection(found, statement_form=form, status=422)
+    except (errors.AlreadyStated, errors.StatementClosed) as e:
+        return refused(inspection_id, e)
+    flash(_("Your statement has been recorded; it is shown beside the findings."), "success")
+    return redirect(url_for("firm.inspection", inspection_id=inspection_id))
+
+
+@bp.route("/inspections/<int:inspection_id>/rectify", methods=["POST"])
+@role_required("firm")
+def rectify(inspection_id):
+    """Report the rectification of an inspection closed with `rectify` (text and photos), once; the recheck is then
+    offered to its inspectors."""
+    found = inspection_or_404(inspection_id, "answer")
+    form = RectificationForm()
+    if not submitted(form):
+        return render_inspection(found, rectification_form=form, status=422)
+    uploads = [upload.read(photos.MAX_BYTES + 1) for upload in form.photos.data or []]
+    try:
+        feedback.report_rectification(database(), current_app.config["LOGBOOK_PHOTOS"], inspection_id,
+                                      current_user.row, form.text.data, uploads, now())
+    except errors.Invalid as e:
+        for field, problem in e.fields.items():
+            getattr(form, field).errors = [photos_text(problem) if field == "photos" else problem_text(problem)]
+        return render_inspection(found, rectification_form=form, status=422)
+    except (errors.PhotoTooLarge, errors.UnsupportedPhoto) as e:
+        form.photos.errors = [photos_text(e.problem)]
+        return render_inspection(found, rectification_form=form, status=413 if isinstance(e, errors.PhotoTooLarge)
+                                 else 415)
+    except (errors.NotRectifiable, errors.AlreadyReported) as e:
+        return refused(inspection_id, e)
+    flash(_("Your rectification report has been sent, and the recheck has been offered to the inspectors."), "success")
+    return redirect(url_for("firm.inspection", inspection_id=inspection_id))
+
+
+def photos_text(problem):
+    """What is wrong with the photos of a rectification report, in the reader's language."""
+    return {"photo_too_large": _("A photo is too large: each may be at most 10 MB. Take it again, or send a smaller "
+                                 "copy."),
+            "unsupported_photo": _("Only photos can be attached (JPEG or PNG): one of the files is not a photo."),
+            "too_many_photos": _("Attach at most %(most)s photos.", most=feedback.RECTIFICATION_PHOTOS),
+            }.get(problem.code, problem_text(problem))
+
+
+def refused(inspection_id, error):
+    """The inspection's page, read again, saying why an answer was refused because of the inspection's state (409)."""
+    message = {"already_stated": _("You have already answered these findings: a statement can be made only once."),
+               "statement_closed": _("The findings cannot be answered now: only once the inspection is closed, and "
+                                     "within the period for a statement."),
+               "already_reported": _("You have already reported the rectification of this inspection."),
+               "not_rectifiable": _("Only an inspection closed with an order to rectify takes a rectification report."),
+               }[error.problem.code]
+    return render_inspection(inspection_or_404(inspection_id, "answer"), problem=message, status=409)
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def too_large(error):
+    """Photos of a rectification report that pass the body limit together: said on the inspection's page."""
+    if request.endpoint != "firm.rectify" or not current_user.is_authenticated or current_user.role != "firm":
+        return handle_http_exception(error)
+    try:
+        found = inspections.inspection_for(database(), request.view_args["inspection_id"], current_user.row, "answer")
+    except errors.NotFound:
+        return handle_http_exception(error)
+    form = RectificationForm(formdata=None)
+    form.photos.errors = [photos_text(errors.PhotoTooLarge().problem)]
+    return render_inspection(found, rectification_form=form, status=413)
 
 
 @bp.route("/complaints", methods=["GET", "POST"])

@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField, FileRequired
+from flask_wtf.file import FileField, FileRequired, MultipleFileField
 from wtforms import (
     BooleanField,
     DateField,
@@ -97,6 +97,15 @@ COMPLAINT_LABELS = {"no_scan": _l("Inspected without scanning the code"), "too_f
                     "other": _l("Other")}
 COMPLAINT_STATUS_LABELS = {"open": _l("open"), "in_progress": _l("in progress"), "resolved": _l("resolved"),
                            "rejected": _l("rejected")}
+
+
+class StatementForm(FlaskForm):
+    statement = TextAreaField(_l("Your answer to the findings"), validators=[DataRequired(), Length(max=5000)])
+
+
+class RectificationForm(FlaskForm):
+    text = TextAreaField(_l("What you have rectified"), validators=[DataRequired(), Length(max=5000)])
+    photos = MultipleFileField(_l("Photos of the rectified state (up to 6)"))
 
 
 class ComplaintForm(FlaskForm):

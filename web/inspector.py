@@ -19,6 +19,7 @@ bp = Blueprint("inspector", __name__, url_prefix="/inspector")
 # suggestions per picker: what fits one phone screen with the start button, whatever the size of the city
 PICKED_PEOPLE, PICKED_ITEMS = 6, 4  # names take half a row, item names a whole one
 PICKERS = ("inspectors", "items")
+RECHECKS_OFFERED = 10  # reported rectifications listed on the inspector's home page
 
 
 def start_form(db, data=None):
@@ -82,8 +83,21 @@ def render_scan(enterprise, entry, token=None, form=None, problems=None, message
     return render_template(
         "inspector/scan.html", enterprise=enterprise, entry=entry, token=token, quota=year["quota"],
         recent=year["inspections"], page=page, more=year["recorded"] > page * RECORDS_PAGE,
-        ready=tasks.startable(db, current_user.row, enterprise["id"], today()),
+        ready=tasks.startable(db, current_user.row, enterprise["id"], today()), rechecks=rechecks_due(db, enterprise),
         form=form or start_form(db), problems=problems or {}, message=message), status
+
+
+def rechecks_due(db, enterprise):
+    """The enterprise's reported rectifications awaiting a recheck, each with what its one-tap start posts: the
+    rechecked inspection's agencies, items and inspectors (but the caller), so the recheck looks at what was found."""
+    due = feedback.rechecks_due_at(db, enterprise["id"])
+    rechecked = {i["id"]: i for i in inspections.inspections_by_ids(db, [r["inspection_id"] for r in due])}
+    offers = []
+    for r in due:
+        earlier = rechecked[r["inspection_id"]]
+        offers.append(r | {"agencies": earlier["agencies"], "items": earlier["items"], "inspectors": [
+            p["username"] for p in earlier["inspectors"] if p["user_id"] != current_user.id]})
+    return offers
 
 
 @bp.route("/")
@@ -94,6 +108,7 @@ def home():
     return render_template("inspector/home.html", form=SearchForm(request.args),
                            open_inspections=inspections.inspections_of_inspector(db, current_user.id, "open"),
                            closed_inspections=inspections.inspections_of_inspector(db, current_user.id, "closed", 10),
+                           rechecks=feedback.rechecks_offered(db, current_user.id, RECHECKS_OFFERED),
                            rating=feedback.agency_rating(db, current_user.agency))
 
 
@@ -217,30 +232,42 @@ def start_task(db, found, entry, token, task_id):
 @bp.route("/inspections/<int:inspection_id>")
 @role_required("inspector")
 def inspection(inspection_id):
-    """An inspection: facts, the confirmation code with its QR, and the close and void forms."""
-    found = inspection_or_404(inspection_id, "act")
-    confirm_url = (f"{current_app.config['LOGBOOK_BASE_URL'].rstrip('/')}/firm/confirm/{inspection_id}"
+    """An inspection: facts, the confirmation code with its QR, the checklist and the close and void forms; once
+    closed, what was found, the firm's answers and the documents."""
+    return render_inspection(inspection_or_404(inspection_id, "act"), CloseForm())
+
+
+def render_inspection(found, close_form, entered=None, checks_problem=None, status=200):
+    """The inspection's page; after a refused close, with what was entered and the checklist's problem."""
+    confirm_url = (f"{current_app.config['LOGBOOK_BASE_URL'].rstrip('/')}/firm/confirm/{found['id']}"
                    f"?code={found['confirm_code']}")
     voidable = rules.void_problem(found["status"], parse_time(found["recorded_at"]), now(),
                                   confirmed=found["confirmed_at"] is not None) is None
     return render_template("inspector/inspection.html", inspection=found, confirm_qr=qr.svg(confirm_url, inline=True),
-                           close_form=CloseForm(), void_form=VoidForm(), voidable=voidable,
-                           task_ids=tasks.task_ids_of_inspection(database(), inspection_id))
+                           close_form=close_form, void_form=VoidForm(), voidable=voidable,
+                           task_ids=tasks.task_ids_of_inspection(database(), found["id"]),
+                           answers=checklist.shown_answers(found, entered), outcome_labels=checklist.OUTCOME_LABELS,
+                           checks_problem=checks_problem,
+                           problem_checkpoint=checklist.named_checkpoint(checks_problem)), status
 
 
 @bp.route("/inspections/<int:inspection_id>/close", methods=["POST"])
 @role_required("inspector")
 def close(inspection_id):
-    """Close the inspection with its result."""
+    """Close the inspection with its result and its checklist answered (the form's `outcome-<id>`, `note-<id>`)."""
     found = inspection_or_404(inspection_id, "act")
-    form = CloseForm()
+    form, checks_problem = CloseForm(), None
     if form.validate():
         try:
             inspections.close_inspection(database(), inspection_id, current_user.row, form.result.data,
-                                         form.findings.data, form.rectify_by.data, now(), tz())
+                                         form.findings.data, form.rectify_by.data, now(), tz(),
+                                         checklist.entered_checks(found, request.form))
         except errors.Invalid as e:
             for field, problem in e.fields.items():
-                getattr(form, field).errors = [problem_text(problem)]
+                if field == "checks":
+                    checks_problem = problem
+                else:
+                    getattr(form, field).errors = [problem_text(problem)]
         except errors.NotOpen:
             flash(_("This inspection is no longer open."), "error")
             return redirect(url_for("inspector.inspection", inspection_id=inspection_id))
@@ -249,8 +276,7 @@ def close(inspection_id):
             return redirect(url_for("inspector.inspection", inspection_id=inspection_id))
     elif "csrf_token" in form.errors:
         abort(400)
-    return render_template("inspector/inspection.html", inspection=found, confirm_qr=None, close_form=form,
-                           void_form=VoidForm(), voidable=False), 422
+    return render_inspection(found, form, request.form, checks_problem, 422)
 
 
 @bp.route("/inspections/<int:inspection_id>/void", methods=["POST"])
@@ -280,3 +306,6 @@ def scanner():
     """The in-page camera scanner, with the manual search as its fallback."""
     return render_template("inspector/scanner.html", form=SearchForm(request.args),
                            base_url=current_app.config["LOGBOOK_BASE_URL"])
+
+
+from . import checklist  # noqa: E402  (its views, the answers and the photos, join this blueprint)

@@ -77,6 +77,26 @@ TEXTS = {
     "void_not_open": _l("Only an open inspection can be voided."),
     "void_confirmed": _l("The enterprise has confirmed this visit, so it cannot be voided."),
     "void_too_late": _l("An inspection can be voided only within 30 minutes of being recorded."),
+    # the checklist and its photos (rules.check_problems, checkpoints.py, photos.py); the page marks the checkpoint
+    "checks_missing": _l("Answer the %(count)s checkpoints of this inspection."),
+    "unknown_checkpoint": _l("This checkpoint is not on the inspection's checklist."),
+    "checkpoint_twice": _l("A checkpoint is answered twice."),
+    "bad_outcome": _l("Answer each checkpoint with pass, fail or not applicable."),
+    "fail_without_note": _l("Say what failed: a failed checkpoint needs a note."),
+    "checkpoint_unanswered": _l("%(count)s checkpoints are not answered yet."),
+    "fail_but_no_issue": _l("A failed checkpoint rules out the result “No issue found”."),
+    "photo_too_large": _l("The photo is too large: at most 10 MB."),
+    "unsupported_photo": _l("This file is not a JPEG or PNG photo."),
+    "long_note": _l("A checkpoint's note may have at most %(most)s characters."),
+    # the firm's statement (陈述申辩) and rectification report (feedback.py)
+    "statement_closed": _l("The findings can be answered only after closing, within %(days)s days."),
+    "already_stated": _l("The enterprise has already answered these findings: a statement can be made only once."),
+    "not_rectifiable": _l("Only an inspection closed with an order to rectify takes a rectification report."),
+    "already_reported": _l("The rectification has already been reported."),
+    "too_many_photos": _l("Attach at most %(most)s photos."),
+    "long_text": _l("At most %(most)s characters."),
+    # the supervisor's warnings (alerts.py)
+    "no_dismiss_reason": _l("Say why the warning is dismissed."),
     # the firm: activation, confirmation, rating, complaints; the supervisor's answer (feedback.py)
     "activation_throttled": _l("Too many wrong activation codes. Please wait 15 minutes."),
     "bad_activation_code": _l("The activation code is wrong, used or expired."),
@@ -131,6 +151,7 @@ TEXTS = {
     "not_a_number": _l("%(column)s must be a number, not %(value)s"),
     "out_of_range": _l("%(column)s must be between %(low)s and %(high)s"),
     "lat_without_lon": _l("give both lat and lon, or neither"),
+    "bad_district": _l("district must be a 6-digit division code, not %(value)s"),
     "duplicate_usci": _l("usci %(usci)s already on line %(first)s"),
     "no_enterprises": _l("the file has no enterprises"),
     # what an error class says when it is raised without a problem of its own (errors.py)

@@ -86,8 +86,8 @@ def gunicorn(database, folder, workers=1):
     """A real gunicorn serving the database at `database`, its log in `folder`; yields its base URL."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = dict(os.environ, LOGBOOK_DATABASE=database, LOGBOOK_PHOTOS=str(folder / "photos"), LOGBOOK_SECRET_KEY="e2e-secret", LOGBOOK_BASE_URL=url,
-               LOGBOOK_PASSWORD_HASH=HASH)
+    env = dict(os.environ, LOGBOOK_DATABASE=database, LOGBOOK_PHOTOS=str(folder / "photos"),
+               LOGBOOK_SECRET_KEY="e2e-secret", LOGBOOK_BASE_URL=url, LOGBOOK_PASSWORD_HASH=HASH)
     log_path = folder / "gunicorn.log"
     with open(log_path, "w") as log:
         process = subprocess.Popen(

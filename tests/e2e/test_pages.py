@@ -70,11 +70,12 @@ def world(server):
     closed_id = inspections.record_inspection(store, zhang, inspections.StartRequest(
         qr_token=enterprise["qr_token"], kind="routine", inspectors=["li.na"], items=["SCJG-001", "SCJG-002"]),
         now - timedelta(hours=2), tz)
+    passed = [{"checkpoint": c["id"], "outcome": "pass"} for c in inspections.inspection(store, closed_id)["checkpoints"]]
     inspections.close_inspection(store, closed_id, zhang, "rectify", "灭火器过期两具，安全出口堆放杂物。",
-                                 (now + timedelta(days=30)).astimezone(tz).date(), now - timedelta(hours=1), tz)
+                                 (now + timedelta(days=30)).astimezone(tz).date(), now - timedelta(hours=1), tz, passed)
     code = inspections.inspection(store, closed_id)["confirm_code"]
     feedback.confirm_inspection(store, closed_id, accounts.user_by_username(store, firm_user), code,
-                                now - timedelta(minutes=90))
+                                now - timedelta(minutes=90), tz)
     open_id = inspections.record_inspection(store, zhang, inspections.StartRequest(
         qr_token=enterprise["qr_token"], kind="complaint", reference="12345热线 第2026-0815号",
         inspectors=["li.na"], items=["SCJG-001"]), now, tz)
