@@ -13,7 +13,8 @@ import pytest
 from conftest import TZ, add_enterprise, add_user, login, start, void
 from PIL import Image, ImageDraw
 
-from logbook import accounts, checkpoints, feedback, inspections, pdf, photos
+from logbook import accounts, checkpoints, demo, feedback, inspections, pdf, photos
+from logbook.db import value
 
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 CHECKLIST = """agency,item_code,item_name,basis,checkpoint,standard
@@ -249,10 +250,25 @@ def test_the_result_notice_as_pdf(app, inspected):
     assert "检查结果告知书" in text and "李娜" in text and "43020019002" in text
 
 
-def test_page_one_of_the_pdf_is_a_printed_page(app, inspected):
+@pytest.fixture
+def demo_inspection(app, store):
+    """The demo's inspection walked with its checklist (a failed checkpoint, its photo, the firm's statement), as
+    `make run` shows it; returns its id."""
+    demo.load(store, datetime.now(TZ).date(), datetime.now(UTC), TZ, hash_method="pbkdf2:sha256:1000",
+              photo_store=app.config["LOGBOOK_PHOTOS"])
+    return value(store, "SELECT DISTINCT inspection_id FROM photos WHERE purpose = 'evidence'")
+
+
+def test_page_one_of_the_demo_inspections_pdf_is_a_printed_page(app, demo_inspection):
     """Rendered to an image, page 1 has ink on it and is mostly paper; with UPDATE_SCREENSHOTS=1 it becomes the
     README's picture of the on-site record (docs/screenshots/document-record.png)."""
-    data = web_client(app, "firm1").get(f"/inspections/{inspected['id']}/record.pdf").get_data()
+    client = app.test_client()
+    form = client.get("/login").get_data(as_text=True)
+    token = form.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    assert client.post("/login", data={"username": "supervisor", "password": demo.PASSWORD,
+                                       "csrf_token": token}).status_code == 302
+    data = client.get(f"/inspections/{demo_inspection}/record.pdf").get_data()
+    assert "现场检查笔录" in pdf_text(data) and "株洲市荷塘区明辉机械制造有限公司" in "".join(pdf_text(data).split())
     printed = pypdfium2.PdfDocument(data)
     try:
         picture = printed[0].render(scale=1.5).to_pil().convert("L")

@@ -1,7 +1,8 @@
 """The checklist at the door in a real browser at phone size: 张伟 walks the checklist of an open inspection, each
 answer saved as he gives it, a fail with its note and a photo from the camera input; a reload, a network gone offline
 and a request that never arrives lose nothing; he answers the rest, closes, and the closed inspection shows the
-photo. The buttons are a thumb's height and nothing is wider than the 390 px screen."""
+photo; the firm's person, on a phone too, sees the record with the photo and answers the findings (陈述申辩). The
+buttons are a thumb's height and nothing is wider than the 390 px screen."""
 
 import io
 import json
@@ -15,7 +16,7 @@ from PIL import Image, ImageDraw
 from logbook import accounts, inspections
 from logbook.db import rows
 
-from .conftest import PHONE, add_enterprise, log_in, today_plus
+from .conftest import PHONE, add_enterprise, add_firm_user, log_in, today_plus
 
 TZ = ZoneInfo("Asia/Shanghai")
 ITEMS = ["SCJG-001", "SCJG-002"]  # the demo's food and special-equipment items: 4 + 3 checkpoints
@@ -63,7 +64,8 @@ def inspection(store):
     zhang = accounts.user_by_username(store, "zhang.wei")
     inspection_id = inspections.record_inspection(store, zhang, inspections.StartRequest(
         qr_token=firm["qr_token"], kind="routine", inspectors=["li.na"], items=ITEMS), datetime.now(UTC), TZ)
-    return {"id": inspection_id, "checkpoints": [c["id"] for c in inspections.inspection(store, inspection_id)["checkpoints"]]}
+    return {"id": inspection_id, "firm_user": add_firm_user(store, firm),
+            "checkpoints": [c["id"] for c in inspections.inspection(store, inspection_id)["checkpoints"]]}
 
 
 def test_an_inspector_walks_the_checklist_on_a_phone_and_nothing_is_lost(new_context, store, inspection):
@@ -159,4 +161,24 @@ def test_an_inspector_walks_the_checklist_on_a_phone_and_nothing_is_lost(new_con
     assert page.locator("#close-form").count() == 0
     assert page.evaluate(f"localStorage.getItem('logbook-checklist-{inspection_id}')") is None
     fits_the_phone(page)
+    assert problems == []
+
+    # The firm's person, on their own phone, sees the record with the failed checkpoint and its photo, and answers it.
+    firm = new_context(viewport=PHONE).new_page()
+    firm.on("pageerror", lambda error: problems.append(str(error)))
+    log_in(firm, inspection["firm_user"])
+    firm.goto(f"/firm/inspections/{inspection_id}")
+    results = firm.locator("#results")
+    assert NOTE in results.inner_text() and "不合格" in results.inner_text()
+    seen = firm.locator(f'#results img[src="/inspections/{inspection_id}/photos/{photo[0]["id"]}"]')
+    seen.wait_for()
+    firm.wait_for_function("image => image.complete && image.naturalWidth > 0", arg=seen.element_handle())
+    firm.fill("#statement", "灭火器已于当日更换，请予复查。")
+    with firm.expect_navigation():
+        firm.click("text=提交陈述申辩")
+    assert firm.locator(".flash.success").inner_text() == "您的陈述申辩已记录，显示在检查发现旁。"
+    assert "灭火器已于当日更换，请予复查。" in firm.locator("#answer").inner_text()
+    assert rows(store, "SELECT text FROM statements WHERE inspection_id = ?", [inspection_id]) == [
+        {"text": "灭火器已于当日更换，请予复查。"}]
+    assert firm.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     assert problems == []
