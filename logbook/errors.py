@@ -96,6 +96,10 @@ class UnsupportedPhoto(LogbookError):
     """The file is not a JPEG or PNG image that decodes."""
 
 
+class FollowupState(LogbookError):
+    """The follow-up is not waiting for this step."""
+
+
 class IdempotencyConflict(LogbookError):
     """The idempotency key was already used for a different request."""
 

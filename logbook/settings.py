@@ -36,6 +36,18 @@ SETTINGS = [
             "in writing (陈述申辩), once.", int),
     Setting("PHOTOS", "instance/photos", "Folder of the inspection photos (named by their SHA-256, which the journal "
             "records; back it up with the database)."),
+    Setting("FREQUENT_DAY", 1, "Warn when one enterprise is inspected more than this many times on a calendar day "
+            "(Chengdu's threshold; voided inspections and service visits not counted).", int),
+    Setting("FREQUENT_WEEK", 2, "... more than this many times within 7 days.", int),
+    Setting("FREQUENT_MONTH", 3, "... more than this many times within 30 days.", int),
+    Setting("EXEMPT_SHARE_FACTOR", 2.0, "Warn about an agency (with at least 10 inspections) whose exempt share is "
+            "more than this many times the share of all agencies together.", float),
+    Setting("SITE_RADIUS_M", 500, "Warn about a scan whose reported location lies more than this many metres from the "
+            "enterprise's coordinates (亮码即定位).", int),
+    Setting("OPEN_DAYS", 7, "Warn about inspections still open after this many days.", int),
+    Setting("CONFIRM_DAYS", 7, "Warn about inspections the firm has not confirmed after this many days.", int),
+    Setting("COMPLAINT_DAYS", 7, "Warn about complaints still unanswered after this many days.", int),
+    Setting("APPROVAL_DAYS", 3, "Warn about tasks waiting for their head's approval after this many days.", int),
     Setting("TOKEN_HOURS", 12, "Hours an API bearer token stays valid.", int),
     Setting("LOGIN_ATTEMPTS", 10, "Failed logins for one username from one address within LOGIN_WINDOW_MINUTES "
             "before further attempts from there answer 429 (from addresses it never logged in from: after ten times "

@@ -14,24 +14,118 @@ from .db import immediate, now_text, parse_time, rows, value
 ALL_AGENCIES = 0  # the agency_id of the counters for all agencies together (a joint inspection counts once)
 
 
-def year_stats(db, year, tz):
-    """SPEC §5 stats for a calendar year: totals, refusals, by agency, and the previous year's totals."""
+FILTERS = ("agency", "district", "industry", "risk_level")  # what the dashboard narrows the numbers by
+MIN_RATINGS = 5  # an agency's average rating is shown only with at least this many ratings behind it
+
+
+def year_stats(db, year, tz, today=None, filters=None):
+    """SPEC §5 and §11 stats for a calendar year: totals, refusals, by month, the change against the same period of
+    the previous year, shares, and by agency (by name); optionally narrowed by agency code, district, industry and
+    risk level. `today` (local) ends the current year's period; past years compare whole years."""
+    filters = {k: v for k, v in (filters or {}).items() if k in FILTERS and v}
+    agency_id = value(db, "SELECT id FROM agencies WHERE code = ?", [filters["agency"]]) if "agency" in filters else 0
+    segment = {k: v for k, v in filters.items() if k != "agency"}
     start, end = (now_text(t) for t in rules.year_bounds(year, tz))
-    totals = _totals(db, year)
-    refused = value(db, "SELECT count(*) FROM refusals WHERE attempted_at >= ? AND attempted_at < ?", [start, end])
-    counts = {r["agency_id"]: r for r in rows(db, """SELECT agency_id, sum(inspections) AS total, sum(counted) AS counted
-        FROM inspection_counts WHERE agency_id IN (SELECT id FROM agencies) AND day >= ? AND day < ? AND kind != 'visit'
-        GROUP BY agency_id""", _days(year))}
+    months = _months(db, year, agency_id, segment)
+    by_month = [{"month": f"{year:04d}-{m:02d}", "total": months.get(m, {}).get("total", 0),
+                 "counted": months.get(m, {}).get("counted", 0)} for m in range(1, 13)]
+    totals = {k: sum(m.get(k, 0) for m in months.values()) for k in ("total", "counted", "voided", "visits", "joint",
+                                                                       "confirmed", "late", "manual")}
+    totals["exempt"] = totals["total"] - totals["counted"]
+    previous = _months(db, year - 1, agency_id, segment)
     refusals = {r["agency_id"]: r["n"] for r in rows(db, """SELECT agency_id, count(*) AS n FROM refusals
         WHERE attempted_at >= ? AND attempted_at < ? GROUP BY agency_id""", [start, end])}
-    by_agency = []
-    for agency in rows(db, "SELECT id, code FROM agencies ORDER BY code"):
-        found = counts.get(agency["id"]) or {"total": 0, "counted": 0}
-        by_agency.append({"agency": agency["code"], "total": found["total"], "counted": found["counted"],
-                          "exempt": found["total"] - found["counted"], "refused": refusals.get(agency["id"], 0)})
-    previous = _totals(db, year - 1)
-    return {"year": year, "inspections": totals, "refused": refused, "by_agency": by_agency,
-            "previous_year": {"total": previous["total"], "counted": previous["counted"]}}
+    merged = merged_tasks(db, year)
+    return {"year": year, "filters": filters,
+            "inspections": {k: totals[k] for k in ("total", "counted", "exempt", "voided", "visits")},
+            "refused": sum(refusals.values()) if not filters else sum(
+                n for a, n in refusals.items() if a == agency_id) if not segment else None,
+            "by_month": by_month, "change": _change(db, year, today, agency_id, segment, months, previous),
+            "joint_share": _share(totals["joint"], totals["total"]),
+            "confirmed_share": _share(totals["confirmed"], totals["total"]),
+            "merged_tasks": merged["joined"],
+            "by_agency": _by_agency(db, year, agency_id, segment, refusals, merged),
+            "previous_year": {"total": sum(m.get("total", 0) for m in previous.values()),
+                              "counted": sum(m.get("counted", 0) for m in previous.values())}}
+
+
+def _share(part, whole):
+    return round(part / whole, 4) if whole else None
+
+
+SUMS = """coalesce(sum(CASE WHEN kind != 'visit' THEN inspections END), 0) AS total,
+          coalesce(sum(CASE WHEN kind != 'visit' THEN counted END), 0) AS counted,
+          coalesce(sum(CASE WHEN kind != 'visit' THEN voided END), 0) AS voided,
+          coalesce(sum(CASE WHEN kind = 'visit' THEN inspections END), 0) AS visits,
+          coalesce(sum(CASE WHEN kind != 'visit' THEN joint END), 0) AS joint,
+          coalesce(sum(CASE WHEN kind != 'visit' THEN confirmed END), 0) AS confirmed,
+          coalesce(sum(CASE WHEN kind != 'visit' THEN late END), 0) AS late,
+          coalesce(sum(CASE WHEN kind != 'visit' THEN manual END), 0) AS manual"""
+
+
+def _segment_where(segment):
+    """The WHERE terms and values of a district, industry and risk-level filter on segment_counts."""
+    return "".join(f" AND {k} = ?" for k in segment), list(segment.values())
+
+
+def _months(db, year, agency_id, segment):
+    """{month number: sums} of a year for one agency (0: all together), narrowed by the segment if given."""
+    if not segment:
+        found = rows(db, f"""SELECT CAST(substr(day, 6, 2) AS INTEGER) AS m, {SUMS} FROM inspection_counts
+            WHERE agency_id = ? AND day >= ? AND day < ? GROUP BY m""", [agency_id, *_days(year)])
+    else:
+        where, values = _segment_where(segment)
+        found = rows(db, f"""SELECT CAST(substr(month, 6, 2) AS INTEGER) AS m, {SUMS} FROM segment_counts
+            WHERE month >= ? AND month <= ? AND agency_id = ?{where} GROUP BY m""",
+                     [f"{year:04d}-01", f"{year:04d}-12", agency_id, *values])
+    return {r.pop("m"): r for r in found}
+
+
+def _change(db, year, today, agency_id, segment, months, previous):
+    """This year's counted inspections against the previous year's same period, as a fraction (-0.42: down 42%);
+    the whole year for past years; None when the previous period had none. Counted by day, or with a district,
+    industry or risk filter by whole months (those before today's month)."""
+    if today is None or today.year != year:
+        now, before = sum(m["counted"] for m in months.values()), sum(m["counted"] for m in previous.values())
+    elif not segment:
+        same = today.replace(year=year - 1) if not (today.month == 2 and today.day == 29) else today.replace(
+            year=year - 1, day=28)
+        span = [f"{year:04d}-01-01", (today + timedelta(days=1)).isoformat()]
+        last = [f"{year - 1:04d}-01-01", (same + timedelta(days=1)).isoformat()]
+        query = "SELECT coalesce(sum(counted), 0) FROM inspection_counts WHERE agency_id = ? AND day >= ? AND day < ? " \
+                "AND kind != 'visit'"
+        now, before = value(db, query, [agency_id, *span]), value(db, query, [agency_id, *last])
+    else:
+        now = sum(m["counted"] for n, m in months.items() if n < today.month)
+        before = sum(m["counted"] for n, m in previous.items() if n < today.month)
+    return round((now - before) / before, 4) if before else None
+
+
+def _by_agency(db, year, agency_id, segment, refusals, merged):
+    """Per agency (by name): totals, exempt share, refusals, late and manual entries, confirmation share, average
+    rating (with at least MIN_RATINGS behind it) and tasks merged with another agency's."""
+    if not segment:
+        sums = {r.pop("agency_id"): r for r in rows(db, f"""SELECT agency_id, {SUMS} FROM inspection_counts
+            WHERE agency_id IN (SELECT id FROM agencies) AND day >= ? AND day < ? GROUP BY agency_id""", _days(year))}
+    else:
+        where, values = _segment_where(segment)
+        sums = {r.pop("agency_id"): r for r in rows(db, f"""SELECT agency_id, {SUMS} FROM segment_counts
+            WHERE month >= ? AND month <= ? AND agency_id IN (SELECT id FROM agencies){where} GROUP BY agency_id""",
+                                                        [f"{year:04d}-01", f"{year:04d}-12", *values])}
+    ratings = {r["agency_id"]: r for r in rows(db, "SELECT agency_id, ratings, total FROM agency_ratings")}
+    found = []
+    for agency in rows(db, "SELECT id, code, name FROM agencies ORDER BY code"):
+        if agency_id and agency["id"] != agency_id:
+            continue
+        s = sums.get(agency["id"]) or {"total": 0, "counted": 0, "late": 0, "manual": 0, "confirmed": 0, "joint": 0}
+        rated = ratings.get(agency["id"]) or {"ratings": 0, "total": 0}
+        found.append({"agency": agency["code"], "name": agency["name"], "total": s["total"], "counted": s["counted"],
+                      "exempt": s["total"] - s["counted"], "exempt_share": _share(s["total"] - s["counted"], s["total"]),
+                      "refused": refusals.get(agency["id"], 0), "late": s["late"], "manual": s["manual"],
+                      "joint": s["joint"], "confirmed_share": _share(s["confirmed"], s["total"]),
+                      "rating": round(rated["total"] / rated["ratings"], 2) if rated["ratings"] >= MIN_RATINGS else None,
+                      "merged_tasks": merged["by_agency"].get(agency["id"], 0)})
+    return found
 
 
 def _days(year):
@@ -59,10 +153,13 @@ def recorded_in(db, year):
 
 def merged_tasks(db, year):
     """The year's tasks (by the first day of their window) and how many were joined with another agency's into one
-    visit (拼团): {tasks, joined}."""
+    visit (拼团), in all and per agency: {tasks, joined, by_agency: {agency_id: joined}}."""
     found = rows(db, """SELECT count(*) AS tasks, coalesce(sum(joint_id IS NOT NULL), 0) AS joined FROM tasks
-                        WHERE window_start >= ? AND window_start < ?""", _days(year))
-    return found[0]
+                        WHERE window_start >= ? AND window_start < ?""", _days(year))[0]
+    found["by_agency"] = {r["agency_id"]: r["n"] for r in rows(db, """SELECT agency_id, count(*) AS n FROM tasks
+        INDEXED BY tasks_joint WHERE joint_id IS NOT NULL AND window_start >= ? AND window_start < ?
+        GROUP BY agency_id""", _days(year))}
+    return found
 
 
 def frequent_targets(db, year, tz, at_least=3, limit=20):

@@ -416,12 +416,22 @@ def test_stats_have_the_contract_shape_and_numbers(client, supervisor, known_mix
     response = client.get(f"/api/v1/stats?year={this_year()}", headers=supervisor)
 
     assert response.status_code == 200
+    today = datetime.now(TZ).date()
+    every = {"late": 0, "manual": 0, "joint": 1, "confirmed_share": 0.0, "rating": None, "merged_tasks": 0}
     assert response.get_json() == {
         "year": this_year(),
+        "filters": {},
         "inspections": {"total": 3, "counted": 2, "exempt": 1, "voided": 1},
         "refused": 1,
-        "by_agency": [{"agency": "SCJG", "total": 3, "counted": 2, "exempt": 1, "refused": 0},
-                      {"agency": "YJGL", "total": 1, "counted": 1, "exempt": 0, "refused": 1}],
+        "by_month": [{"month": f"{this_year()}-{m:02d}", "total": 3 if m == today.month else 0,
+                      "counted": 2 if m == today.month else 0} for m in range(1, 13)],
+        # last year's two counted inspections were on 1 and 2 June: the same period holds them from 2 June on
+        "change": 0.0 if (today.month, today.day) >= (6, 2) else 1.0 if (today.month, today.day) == (6, 1) else None,
+        "joint_share": 0.3333, "confirmed_share": 0.0, "merged_tasks": 0,
+        "by_agency": [every | {"agency": "SCJG", "name": "市场监督管理局", "total": 3, "counted": 2, "exempt": 1,
+                               "exempt_share": 0.3333, "refused": 0},
+                      every | {"agency": "YJGL", "name": "应急管理局", "total": 1, "counted": 1, "exempt": 0,
+                               "exempt_share": 0.0, "refused": 1}],
         "previous_year": {"total": 2, "counted": 2},
     }
 
@@ -432,7 +442,9 @@ def test_stats_of_the_previous_year(client, supervisor, known_mix):
     assert body["year"] == this_year() - 1
     assert body["inspections"] == {"total": 2, "counted": 2, "exempt": 0, "voided": 0}
     assert body["refused"] == 1
-    assert body["by_agency"][0] == {"agency": "SCJG", "total": 2, "counted": 2, "exempt": 0, "refused": 1}
+    assert {k: body["by_agency"][0][k] for k in ("agency", "total", "counted", "exempt", "refused")} == {
+        "agency": "SCJG", "total": 2, "counted": 2, "exempt": 0, "refused": 1}
+    assert body["change"] is None  # nothing the year before
     assert body["previous_year"] == {"total": 0, "counted": 0}
 
 

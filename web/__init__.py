@@ -7,7 +7,7 @@ from flask import abort, current_app, request
 from flask_babel import format_date, format_datetime
 from flask_login import current_user
 
-from logbook import db, inspections
+from logbook import db, inspections, thresholds
 from logbook.errors import NotFound
 
 
@@ -39,6 +39,16 @@ def counted_kinds():
 def task_required():
     """The inspection kinds that need an approved task before the door (LOGBOOK_TASK_REQUIRED)."""
     return current_app.config["LOGBOOK_TASKS_FOR"]
+
+
+def alert_limits():
+    """The thresholds of the supervisor's warnings (LOGBOOK_FREQUENT_DAY and the rest)."""
+    config = current_app.config
+    return thresholds.Thresholds(
+        day=config["LOGBOOK_FREQUENT_DAY"], week=config["LOGBOOK_FREQUENT_WEEK"], month=config["LOGBOOK_FREQUENT_MONTH"],
+        exempt_factor=config["LOGBOOK_EXEMPT_SHARE_FACTOR"], site_radius_m=config["LOGBOOK_SITE_RADIUS_M"],
+        open_days=config["LOGBOOK_OPEN_DAYS"], confirm_days=config["LOGBOOK_CONFIRM_DAYS"],
+        complaint_days=config["LOGBOOK_COMPLAINT_DAYS"], approval_days=config["LOGBOOK_APPROVAL_DAYS"])
 
 
 JSON_MAX_BYTES = 1024 * 1024          # SPEC §5: 1 MB for JSON (and any form); larger bodies answer 413 unread

@@ -9,7 +9,7 @@ from webargs.flaskparser import FlaskParser
 
 from logbook import accounts, audit, enterprises, errors, inspections, photos
 
-from . import RECORDS_PAGE, client_address, counted_kinds, database, now, schemas, task_required, tz
+from . import RECORDS_PAGE, alert_limits, client_address, counted_kinds, database, now, schemas, task_required, tz
 from .errors import api_error
 
 
@@ -94,6 +94,7 @@ DOMAIN_ERRORS = {
     errors.AlreadyReported: (409, "already_reported", None),
     errors.PhotoTooLarge: (413, "photo_too_large", None),
     errors.UnsupportedPhoto: (415, "unsupported_photo", None),
+    errors.FollowupState: (409, "followup_state", None),
     errors.IdempotencyConflict: (422, "idempotency_conflict", None),
     errors.TaskRequired: (409, "task_required", None),
     errors.NotSubmitted: (409, "not_submitted", None),
@@ -196,7 +197,8 @@ def start_inspection(body):
     if key is not None and (len(key) > 100 or not key.isprintable()):
         raise errors.Invalid({"Idempotency-Key": "at most 100 printable characters"})
     start = inspections.StartRequest(**body, idempotency_key=key)
-    inspection_id = inspections.record_inspection(db, user, start, now(), tz(), counted_kinds(), task_required())
+    inspection_id = inspections.record_inspection(db, user, start, now(), tz(), counted_kinds(), task_required(),
+                                                  alert_limits())
     found = inspection_json(inspections.inspection(db, inspection_id), user)
     return jsonify(schemas.plain(schemas.INSPECTION, found)), 201
 

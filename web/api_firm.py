@@ -77,10 +77,24 @@ class Totals(ma.Schema):
 
 class AgencyStats(ma.Schema):
     agency = fields.String()
+    name = fields.String()
     total = fields.Integer()
     counted = fields.Integer()
     exempt = fields.Integer()
+    exempt_share = fields.Float(allow_none=True)
     refused = fields.Integer()
+    late = fields.Integer()
+    manual = fields.Integer()
+    joint = fields.Integer()
+    confirmed_share = fields.Float(allow_none=True)
+    rating = fields.Float(allow_none=True, metadata={"description": "the average rating, with at least 5 behind it"})
+    merged_tasks = fields.Integer()
+
+
+class MonthStats(ma.Schema):
+    month = fields.String(metadata={"description": "YYYY-MM"})
+    total = fields.Integer()
+    counted = fields.Integer()
 
 
 class PreviousYear(ma.Schema):
@@ -90,10 +104,26 @@ class PreviousYear(ma.Schema):
 
 class Stats(ma.Schema):
     year = fields.Integer()
+    filters = fields.Dict(keys=fields.String(), values=fields.String())
     inspections = fields.Nested(Totals)
-    refused = fields.Integer()
+    refused = fields.Integer(allow_none=True, metadata={"description": "null when narrowed by district, industry or "
+                                                                      "risk level"})
+    by_month = fields.List(fields.Nested(MonthStats))
+    change = fields.Float(allow_none=True, metadata={
+        "description": "counted inspections against the previous year's same period: -0.42 is down 42%"})
+    joint_share = fields.Float(allow_none=True)
+    confirmed_share = fields.Float(allow_none=True)
+    merged_tasks = fields.Integer()
     by_agency = fields.List(fields.Nested(AgencyStats))
     previous_year = fields.Nested(PreviousYear)
+
+
+class StatsQuery(ma.Schema):
+    year = fields.Integer(validate=validate.Range(2000, 2100))
+    agency = fields.String(validate=validate.Length(1, 32))
+    district = fields.String(validate=validate.Length(1, 12))
+    industry = fields.String(validate=validate.Length(1, 100))
+    risk_level = fields.String(validate=validate.OneOf(("A", "B", "C", "D")))
 
 
 def year_from(query):
@@ -234,13 +264,13 @@ def propose(body, task_id):
 
 
 @blp.route("/stats", methods=["GET"])
-@blp.arguments(YearQuery(), location="query")
+@blp.arguments(StatsQuery(), location="query")
 @blp.response(200, Stats)
 @documented(401, 404, 422)
 @blp.doc(security=AUTH)
 def year_stats(query):
     """The supervisor's numbers for a calendar year."""
     caller("supervisor")
-    return stats.year_stats(database(), year_from(query), tz())
+    return stats.year_stats(database(), year_from(query), tz(), today(), query)
 
 

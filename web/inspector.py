@@ -9,7 +9,19 @@ from flask_login import current_user
 from logbook import accounts, agencies, enterprises, errors, feedback, inspections, qr, rules, tasks
 from logbook.db import parse_time
 
-from . import RECORDS_PAGE, counted_kinds, current_page, database, inspection_or_404, now, role_required, task_required, today, tz
+from . import (
+    RECORDS_PAGE,
+    alert_limits,
+    counted_kinds,
+    current_page,
+    database,
+    inspection_or_404,
+    now,
+    role_required,
+    task_required,
+    today,
+    tz,
+)
 from .forms import CloseForm, SearchForm, StartForm, VoidForm, choices
 from .problems import problem_text
 
@@ -183,7 +195,7 @@ def start():
         reason=form.reason.data, recheck_of=form.recheck_of.data, started_at=started_at)
     try:
         inspection_id = inspections.record_inspection(db, current_user.row, body, now(), tz(), counted_kinds(),
-                                                      task_required())
+                                                      task_required(), alert_limits())
     except errors.Invalid as e:
         return render_scan(found, entry, token, form, problems=e.fields, status=422)
     except errors.CertificateInvalid:
@@ -215,7 +227,7 @@ def start_task(db, found, entry, token, task_id):
     body = inspections.StartRequest(kind="", task_id=task_id, qr_token=token, usci=None if token else found["usci"])
     try:
         inspection_id = inspections.record_inspection(db, current_user.row, body, now(), tz(), counted_kinds(),
-                                                      task_required())
+                                                      task_required(), alert_limits())
     except errors.CapReached as e:
         return render_scan(found, entry, token, status=409, message=cap_message(e))
     except errors.NotFound:

@@ -97,6 +97,11 @@ TEXTS = {
     "long_text": _l("At most %(most)s characters."),
     # the supervisor's warnings (alerts.py)
     "no_dismiss_reason": _l("Say why the warning is dismissed."),
+    # follow-ups (督办, followups.py)
+    "bad_due_on": _l("The deadline is a day from today to a year ahead."),
+    "no_followup_source": _l("A follow-up is about one warning or one complaint."),
+    "no_such_complaint": _l("No complaint has this number."),
+    "followup_state": _l("The follow-up is %(status)s: it is not waiting for this step."),
     # the firm: activation, confirmation, rating, complaints; the supervisor's answer (feedback.py)
     "activation_throttled": _l("Too many wrong activation codes. Please wait 15 minutes."),
     "bad_activation_code": _l("The activation code is wrong, used or expired."),
