@@ -137,3 +137,6 @@ def inspections_csv():
         return render_template("supervisor/csv_by_month.html", year=year, recorded=recorded)
     start, end = rules.year_bounds(year, tz())
     return csv_download(exports.inspections_csv(database(), start, end), f"inspections-{year}.csv")
+
+
+from . import supervisor_exports  # noqa: E402,F401  (the exports join this blueprint)
