@@ -75,8 +75,16 @@ def immediate(db):
     password) happens before it, never inside. A failed COMMIT (disk full, I/O error) rolls back too, so the
     thread's long-lived connection never keeps holding the lock.
     """
-    if db.conn.in_transaction:  # called from a function that already owns the transaction: part of its step
-        yield db
+    if db.conn.in_transaction:  # inside a transaction already (a caller's, or the writer's batch): a savepoint, so
+        db.execute("SAVEPOINT step")  # a step refused halfway leaves nothing behind, as on its own
+        try:
+            yield db
+        except BaseException:
+            if db.conn.in_transaction:  # an I/O error may already have ended the whole transaction
+                db.execute("ROLLBACK TO step")
+                db.execute("RELEASE step")
+            raise
+        db.execute("RELEASE step")
         return
     db.execute("BEGIN IMMEDIATE")
     try:

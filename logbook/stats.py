@@ -23,7 +23,8 @@ def year_stats(db, year, tz, today=None, filters=None):
     the previous year, shares, and by agency (by name); optionally narrowed by agency code, district, industry and
     risk level. `today` (local) ends the current year's period; past years compare whole years."""
     filters = {k: v for k, v in (filters or {}).items() if k in FILTERS and v}
-    agency_id = value(db, "SELECT id FROM agencies WHERE code = ?", [filters["agency"]]) if "agency" in filters else 0
+    agency_id = (value(db, "SELECT id FROM agencies WHERE code = ?", [filters["agency"]]) or -1) \
+        if "agency" in filters else 0  # an unknown agency has no inspections (-1 is no agency's id)
     segment = {k: v for k, v in filters.items() if k != "agency"}
     start, end = (now_text(t) for t in rules.year_bounds(year, tz))
     months = _months(db, year, agency_id, segment)

@@ -133,3 +133,9 @@ def test_filters_narrow_every_number(store, world):
     narrowed = stats.year_stats(store, year, TZ, today=today, filters={"agency": "SCJG", "unknown": "x"})
     assert [a["agency"] for a in narrowed["by_agency"]] == ["SCJG"] and narrowed["filters"] == {"agency": "SCJG"}
     assert stats.year_stats(store, year, TZ, filters={"industry": "餐饮"})["refused"] is None
+
+
+def test_an_unknown_agency_narrows_everything_to_nothing(store, world):
+    start(store, world["enterprise"])
+    found = stats.year_stats(store, datetime.now(TZ).year, TZ, filters={"agency": "NOPE"})
+    assert found["inspections"]["total"] == 0 and found["by_agency"] == [] and found["refused"] == 0

@@ -7,13 +7,18 @@ from flask import abort, current_app, request
 from flask_babel import format_date, format_datetime
 from flask_login import current_user
 
-from logbook import db, inspections, thresholds
+from logbook import db, inspections, thresholds, writer
 from logbook.errors import NotFound
 
 
 def database():
     """This thread's long-lived connection to the configured database."""
     return db.for_thread(current_app.config["LOGBOOK_DATABASE"], current_app.config["LOGBOOK_SYNCHRONOUS"])
+
+
+def writes():
+    """The writer of the configured database in this process: scans go through it to be committed in groups."""
+    return writer.writer_for(current_app.config["LOGBOOK_DATABASE"], current_app.config["LOGBOOK_SYNCHRONOUS"])
 
 
 def now():

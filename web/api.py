@@ -9,7 +9,18 @@ from webargs.flaskparser import FlaskParser
 
 from logbook import accounts, audit, enterprises, errors, inspections, photos
 
-from . import RECORDS_PAGE, alert_limits, client_address, counted_kinds, database, now, schemas, task_required, tz
+from . import (
+    RECORDS_PAGE,
+    alert_limits,
+    client_address,
+    counted_kinds,
+    database,
+    now,
+    schemas,
+    task_required,
+    tz,
+    writes,
+)
 from .errors import api_error
 
 
@@ -197,8 +208,8 @@ def start_inspection(body):
     if key is not None and (len(key) > 100 or not key.isprintable()):
         raise errors.Invalid({"Idempotency-Key": "at most 100 printable characters"})
     start = inspections.StartRequest(**body, idempotency_key=key)
-    inspection_id = inspections.record_inspection(db, user, start, now(), tz(), counted_kinds(), task_required(),
-                                                  alert_limits())
+    inspection_id = writes().run(inspections.record_inspection, user, start, now(), tz(), counted_kinds(),
+                                 task_required(), alert_limits())
     found = inspection_json(inspections.inspection(db, inspection_id), user)
     return jsonify(schemas.plain(schemas.INSPECTION, found)), 201
 

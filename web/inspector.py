@@ -21,6 +21,7 @@ from . import (
     task_required,
     today,
     tz,
+    writes,
 )
 from .forms import CloseForm, SearchForm, StartForm, VoidForm, choices
 from .problems import problem_text
@@ -194,8 +195,8 @@ def start():
         inspectors=form.inspectors.data, items=form.items.data, reference=form.reference.data,
         reason=form.reason.data, recheck_of=form.recheck_of.data, started_at=started_at)
     try:
-        inspection_id = inspections.record_inspection(db, current_user.row, body, now(), tz(), counted_kinds(),
-                                                      task_required(), alert_limits())
+        inspection_id = writes().run(inspections.record_inspection, current_user.row, body, now(), tz(),
+                                     counted_kinds(), task_required(), alert_limits())
     except errors.Invalid as e:
         return render_scan(found, entry, token, form, problems=e.fields, status=422)
     except errors.CertificateInvalid:
@@ -226,8 +227,8 @@ def start_task(db, found, entry, token, task_id):
         abort(400)
     body = inspections.StartRequest(kind="", task_id=task_id, qr_token=token, usci=None if token else found["usci"])
     try:
-        inspection_id = inspections.record_inspection(db, current_user.row, body, now(), tz(), counted_kinds(),
-                                                      task_required(), alert_limits())
+        inspection_id = writes().run(inspections.record_inspection, current_user.row, body, now(), tz(),
+                                     counted_kinds(), task_required(), alert_limits())
     except errors.CapReached as e:
         return render_scan(found, entry, token, status=409, message=cap_message(e))
     except errors.NotFound:

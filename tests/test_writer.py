@@ -1,0 +1,125 @@
+"""The write queue (logbook/writer.py): waiting writes are committed together in one transaction; a request that
+fails inside a batch is rolled back alone while the others of the same batch succeed; a refusal of the domain keeps
+what it wrote; nothing is answered before the COMMIT."""
+
+import sqlite3
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from logbook import db, writer
+from logbook.errors import Invalid, Problem
+
+
+@pytest.fixture
+def queue_of(tmp_path):
+    """A writer of a fresh database with a table of notes."""
+    path = str(tmp_path / "writes.db")
+    store = db.connect(path)
+    store.execute("PRAGMA journal_mode = WAL")
+    store.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE)")
+    store.conn.close()
+    return writer.Writer(path), path
+
+
+def notes(path):
+    with sqlite3.connect(path) as conn:
+        return [r[0] for r in conn.execute("SELECT text FROM notes ORDER BY id")]
+
+
+def add(store, text):
+    return store.execute("INSERT INTO notes (text) VALUES (?)", [text]).lastrowid
+
+
+def until(check, seconds=5):
+    """Wait until check() holds (the writer works in its own thread)."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "the writer did not get there in time"
+        time.sleep(0.001)
+
+
+def outcome(queue, request):
+    """What the writer answers a request: its result, or the exception it raised."""
+    try:
+        return queue.run(*request)
+    except Exception as e:  # noqa: BLE001
+        return e
+
+
+def held_batch(queue, requests):
+    """Submit a first write that holds the writer until every one of `requests` is waiting, so they form one batch;
+    return the first write's outcome and each request's, in order."""
+    release = threading.Event()
+
+    def hold(store):
+        release.wait(5)
+        return add(store, "first")
+
+    with ThreadPoolExecutor(len(requests) + 1) as pool:
+        first = pool.submit(outcome, queue, (hold,))
+        until(lambda: queue.thread is not None and queue.queue.empty())  # the writer has taken it and waits
+        futures = [pool.submit(outcome, queue, r) for r in requests]
+        until(lambda: queue.queue.qsize() == len(requests))
+        release.set()
+        return first.result(10), [f.result(10) for f in futures]
+
+
+def test_waiting_writes_are_committed_together_in_order(queue_of):
+    queue, path = queue_of
+    _, results = held_batch(queue, [(add, f"note {n}") for n in range(10)])
+    assert queue.batches == 2 and queue.requests == 11  # the holding write, then the ten that waited for it
+    assert notes(path) == ["first"] + [f"note {n}" for n in range(10)]
+    assert results == list(range(2, 12))
+
+
+def test_a_request_that_fails_inside_a_batch_fails_alone(queue_of):
+    queue, path = queue_of
+
+    def half_then_duplicate(store):
+        add(store, "written before the failure")
+        return add(store, "note 1")  # UNIQUE: this request fails after a write of its own
+
+    _, results = held_batch(queue, [(add, "note 1"), (half_then_duplicate,), (add, "note 2")])
+    assert results[0] == 2 and results[2] == 3
+    assert isinstance(results[1], sqlite3.IntegrityError)
+    assert notes(path) == ["first", "note 1", "note 2"]  # nothing of the failed request is left
+
+
+def test_a_refusal_keeps_what_it_wrote_on_purpose(queue_of):
+    queue, path = queue_of
+
+    def refuse_after_recording(store):
+        add(store, "refused attempt")
+        raise Invalid({"kind": Problem("bad_kind", "choose a kind")})
+
+    with pytest.raises(Invalid):
+        queue.run(refuse_after_recording)
+    assert notes(path) == ["refused attempt"]
+
+
+def test_a_failed_commit_answers_every_request_of_the_batch_with_the_error(queue_of, monkeypatch):
+    queue, path = queue_of
+
+    def failing_commit(self):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(writer.database.Database, "commit", failing_commit)
+    first, results = held_batch(queue, [(add, "a"), (add, "b")])
+    assert all(isinstance(r, sqlite3.OperationalError) for r in [first, *results])
+    monkeypatch.undo()
+    assert notes(path) == []
+    assert queue.run(add, "after") == 1  # the writer goes on
+
+
+def test_the_writer_stops_when_idle_and_starts_again(queue_of, monkeypatch):
+    queue, path = queue_of
+    monkeypatch.setattr(writer, "IDLE", 0.05)
+    queue.run(add, "one")
+    thread = queue.thread
+    thread.join(2)
+    assert not thread.is_alive() and queue.thread is None
+    queue.run(add, "two")
+    assert notes(path) == ["one", "two"]
