@@ -15,15 +15,18 @@ import web
 from logbook import settings
 from web import (
     admin,
+    alerts,
     api,
     api_draws,
     api_firm,
+    api_supervision,
     api_tasks,
     auth,
     cli,
     documents,
     errors,
     firm,
+    followups,
     inspector,
     public,
     supervisor,
@@ -90,8 +93,10 @@ def create_app(test_config=None):
     assert api_firm.blp is api.blp  # the firm and supervisor endpoints live on the same /api/v1 blueprint
     assert api_tasks.blp is api.blp  # so do the tasks (SPEC §9)
     assert api_draws.blp is api.blp  # so do the random draws (whose published result needs no token)
+    assert api_supervision.blp is api.blp  # so do the warnings and follow-ups (SPEC §11)
     rest.register_blueprint(api.blp)
-    for blueprint in (auth.bp, public.bp, inspector.bp, tasks.bp, firm.bp, supervisor.bp, admin.bp, documents.bp):
+    for blueprint in (auth.bp, public.bp, inspector.bp, tasks.bp, firm.bp, supervisor.bp, admin.bp, documents.bp,
+                      alerts.bp, followups.bp):
         app.register_blueprint(blueprint)
     app.register_error_handler(HTTPException, errors.handle_http_exception)
     app.teardown_appcontext(users.forget_request_user)

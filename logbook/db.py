@@ -524,3 +524,14 @@ CREATE TABLE followup_steps (
   text TEXT, user_id INTEGER NOT NULL REFERENCES users(id), at TEXT NOT NULL);
 CREATE INDEX followup_steps_followup ON followup_steps(followup_id, id)
 """)
+
+
+@migrations()
+def m017_segment_indexes(db):
+    """The dashboard's filters each find their counters by agency and value, month by month, instead of reading a
+    year of every segment (tens of thousands of rows in a city)."""
+    _run(db, """
+CREATE INDEX segment_counts_district ON segment_counts(agency_id, district, month);
+CREATE INDEX segment_counts_industry ON segment_counts(agency_id, industry, month);
+CREATE INDEX segment_counts_risk ON segment_counts(agency_id, risk_level, month)
+""")

@@ -13,8 +13,14 @@ from .errors import FollowupState, Invalid, NotFound, Problem
 STATUSES = ("open", "answered", "returned", "accepted")
 STEPS = {"answer": ("open", "returned"), "accept": ("answered",), "return": ("answered",)}  # step: from which status
 AFTER = {"answer": "answered", "accept": "accepted", "return": "returned"}
+WAITING = STEPS["answer"]  # the statuses in which a follow-up waits for the agency
 TEXT_MAX = 2000
 MAX_DAYS = 366
+
+
+def overdue(followup, today):
+    """True when the follow-up waits for the agency past its deadline (alerts' followup_overdue counts these)."""
+    return followup["status"] in WAITING and followup["due_on"] < today.isoformat()
 
 
 def _text(text, field="text"):

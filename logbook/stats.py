@@ -38,7 +38,7 @@ def year_stats(db, year, tz, today=None, filters=None):
         WHERE attempted_at >= ? AND attempted_at < ? GROUP BY agency_id""", [start, end])}
     merged = merged_tasks(db, year)
     return {"year": year, "filters": filters,
-            "inspections": {k: totals[k] for k in ("total", "counted", "exempt", "voided", "visits")},
+            "inspections": {k: totals[k] for k in ("total", "counted", "exempt", "voided", "visits", "joint")},
             "refused": sum(refusals.values()) if not filters else sum(
                 n for a, n in refusals.items() if a == agency_id) if not segment else None,
             "by_month": by_month, "change": _change(db, year, today, agency_id, segment, months, previous),
@@ -47,7 +47,9 @@ def year_stats(db, year, tz, today=None, filters=None):
             "merged_tasks": merged["joined"],
             "by_agency": _by_agency(db, year, agency_id, segment, refusals, merged),
             "previous_year": {"total": sum(m.get("total", 0) for m in previous.values()),
-                              "counted": sum(m.get("counted", 0) for m in previous.values())}}
+                              "counted": sum(m.get("counted", 0) for m in previous.values()),
+                              "by_month": [{"month": f"{year - 1:04d}-{m:02d}", "total": previous.get(m, {}).get(
+                                  "total", 0), "counted": previous.get(m, {}).get("counted", 0)} for m in range(1, 13)]}}
 
 
 def _share(part, whole):

@@ -421,7 +421,7 @@ def test_stats_have_the_contract_shape_and_numbers(client, supervisor, known_mix
     assert response.get_json() == {
         "year": this_year(),
         "filters": {},
-        "inspections": {"total": 3, "counted": 2, "exempt": 1, "voided": 1},
+        "inspections": {"total": 3, "counted": 2, "exempt": 1, "voided": 1, "joint": 1},
         "refused": 1,
         "by_month": [{"month": f"{this_year()}-{m:02d}", "total": 3 if m == today.month else 0,
                       "counted": 2 if m == today.month else 0} for m in range(1, 13)],
@@ -432,7 +432,9 @@ def test_stats_have_the_contract_shape_and_numbers(client, supervisor, known_mix
                                "exempt_share": 0.3333, "refused": 0},
                       every | {"agency": "YJGL", "name": "应急管理局", "total": 1, "counted": 1, "exempt": 0,
                                "exempt_share": 0.0, "refused": 1}],
-        "previous_year": {"total": 2, "counted": 2},
+        "previous_year": {"total": 2, "counted": 2, "by_month": [
+            {"month": f"{this_year() - 1}-{m:02d}", "total": 2 if m == 6 else 0, "counted": 2 if m == 6 else 0}
+            for m in range(1, 13)]},
     }
 
 
@@ -440,12 +442,12 @@ def test_stats_of_the_previous_year(client, supervisor, known_mix):
     body = client.get(f"/api/v1/stats?year={this_year() - 1}", headers=supervisor).get_json()
 
     assert body["year"] == this_year() - 1
-    assert body["inspections"] == {"total": 2, "counted": 2, "exempt": 0, "voided": 0}
+    assert body["inspections"] == {"total": 2, "counted": 2, "exempt": 0, "voided": 0, "joint": 0}
     assert body["refused"] == 1
     assert {k: body["by_agency"][0][k] for k in ("agency", "total", "counted", "exempt", "refused")} == {
         "agency": "SCJG", "total": 2, "counted": 2, "exempt": 0, "refused": 1}
     assert body["change"] is None  # nothing the year before
-    assert body["previous_year"] == {"total": 0, "counted": 0}
+    assert body["previous_year"]["total"] == body["previous_year"]["counted"] == 0
 
 
 def test_stats_default_to_this_year(client, supervisor, known_mix):
@@ -458,7 +460,7 @@ def test_stats_default_to_this_year(client, supervisor, known_mix):
 def test_stats_of_an_empty_year_are_zeros_for_every_agency(client, supervisor, world):
     body = client.get("/api/v1/stats?year=2001", headers=supervisor).get_json()
 
-    assert body["inspections"] == {"total": 0, "counted": 0, "exempt": 0, "voided": 0}
+    assert body["inspections"] == {"total": 0, "counted": 0, "exempt": 0, "voided": 0, "joint": 0}
     assert body["refused"] == 0
     assert [a["agency"] for a in body["by_agency"]] == ["SCJG", "YJGL"]
     assert all(a["total"] == a["refused"] == 0 for a in body["by_agency"])
@@ -478,7 +480,9 @@ def test_the_supervisor_dashboard_shows_the_same_numbers(app, known_mix):
     page = page_client.get("/supervisor/").get_data(as_text=True)
 
     totals = page.split('id="totals"', 1)[1].split("</dl>", 1)[0]
-    assert "<dd>3 <span class=\"muted\">(last year: 2)</span></dd>" in totals
-    assert "<dd>2 <span class=\"muted\">(last year: 2)</span></dd>" in totals
-    assert "<tr><td>SCJG</td><td>3</td><td>2</td><td>1</td><td>0</td></tr>" in page
-    assert "<tr><td>YJGL</td><td>1</td><td>1</td><td>0</td><td>1</td></tr>" in page
+    assert 'show=all">3</a>' in totals and 'show=counted">2</a>' in totals and "last year: 2" in totals
+    scjg = page.split('id="agency-SCJG"', 1)[1].split("</tr>", 1)[0]
+    assert "市场监督管理局" in scjg
+    assert 'show=all&amp;agency=SCJG">3</a>' in scjg and 'show=exempt&amp;agency=SCJG">1</a>' in scjg
+    yjgl = page.split('id="agency-YJGL"', 1)[1].split("</tr>", 1)[0]
+    assert "应急管理局" in yjgl and 'show=all&amp;agency=YJGL">1</a>' in yjgl

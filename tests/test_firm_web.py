@@ -597,7 +597,8 @@ def test_the_supervisor_sees_refused_attempts_and_manual_entries(app, store, wor
     refusals = section(page, 'id="refusals"')
     assert "cat" in refusals and ent["name"] in refusals and "rule 1: 2 of 2 used" in refusals
     flagged = section(page, 'id="flagged"')
-    assert "<td>SCJG</td><td>1</td><td>0</td>" in flagged
+    assert "<td>市场监督管理局</td><td><a href=\"/supervisor/records?year=" in flagged
+    assert "&amp;show=manual&amp;agency=SCJG\">1</a></td><td>0</td>" in flagged
 
 
 def test_the_supervisor_finds_a_firm_and_reads_everything_about_an_inspection(app, store, world):

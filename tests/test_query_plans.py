@@ -37,7 +37,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.security import generate_password_hash
 
 from app import create_app
-from logbook import accounts, db, draws, enterprises, feedback, photos, tasks
+from logbook import accounts, db, draws, enterprises, feedback, followups, photos, tasks
 
 ROOT = Path(__file__).resolve().parent.parent
 ENTERPRISES = 40_000
@@ -100,6 +100,21 @@ PAGES = [
     "/supervisor/enterprises/{busiest_id}", "/supervisor/enterprises/{typical_id}?year={last_year}",
     "/supervisor/inspections/{closed_id}", "/supervisor/inspections/{typical_inspection_id}",
     "/supervisor/inspections.csv", "/supervisor/inspections.csv?year={last_year}&month=6",
+    # the dashboard's filters, its records and report, warnings, follow-ups (督办) and exports (SPEC §11)
+    "/supervisor/?agency=A01", "/supervisor/?industry=制造业&risk_level=B", "/supervisor/?district=430200",
+    "/supervisor/report", "/supervisor/report?year={last_year}",
+    "/supervisor/records", "/supervisor/records?year={last_year}&agency=A01&show=exempt",
+    "/supervisor/records?year={last_year}&month=6&show=counted", "/supervisor/records?year={last_year}&show=joint",
+    "/supervisor/records?year={last_year}&show=voided&before={last_year}-12-20T00:00:00Z,99999999",
+    "/supervisor/records?show=late", "/supervisor/records?show=manual&agency=A01",
+    "/supervisor/warnings/", "/supervisor/warnings/?year={last_year}", "/supervisor/warnings/?dismissed=1",
+    "/supervisor/warnings/?kind=frequent", "/followups/", "/followups/?status=open", "/followups/?before={followup_id}",
+    "/followups/new", "/followups/new?complaint={complaint_id}", "/followups/new?warning={warning_key}",
+    "/followups/{followup_id}",
+    "/supervisor/inspections.xlsx", "/supervisor/inspections.xlsx?year={last_year}&month=6",
+    "/supervisor/inspections.xlsx?from={last_year}-06-01&to={last_year}-06-10",
+    "/supervisor/stats.csv", "/supervisor/stats.xlsx?agency=A01&risk_level=B", "/supervisor/warnings.csv",
+    "/supervisor/warnings.xlsx",
     # admin (the poster and QR codes are the firm's too)
     "/admin/", "/admin/?q={name_part}", "/admin/?q={usci_prefix}", "/admin/enterprises/import",
     "/admin/enterprises/{busiest_id}/poster", "/admin/enterprises/{busiest_id}/qr.svg",
@@ -110,6 +125,9 @@ PAGES = [
     "/api/v1/firm/inspections", "/api/v1/firm/inspections?year={last_year}", "/api/v1/complaints",
     "/api/v1/stats", "/api/v1/stats?year={last_year}", "/api/v1/firm/notices", "/api/v1/tasks",
     "/api/v1/tasks?status=submitted", "/api/v1/tasks/matches", "/api/v1/draws/{draw_id}",
+    "/api/v1/stats?district=430200", "/api/v1/stats?agency=A01&industry=制造业", "/api/v1/warnings",
+    "/api/v1/warnings?year={last_year}&dismissed=true", "/api/v1/followups", "/api/v1/followups?status=open",
+    "/api/v1/followups/{followup_id}",
     # the first check ever reads the whole journal; the next carries it on over the entries written since
     "/api/v1/journal/verify", "/api/v1/journal/verify?again=1",
 ]
@@ -128,6 +146,9 @@ EXPORTS = {
     "/api/v1/journal/verify": "the first check ever rehashes the whole journal and reads every journaled inspection",
     "/api/v1/firm/inspections": "SPEC §5: every inspection of the firm's year, for the firm's own programs",
     "/api/v1/firm/inspections?year={last_year}": "the same for last year",
+    "/supervisor/inspections.xlsx": "the year's inspections as XLSX, in parts of at most 30,000 rows",
+    "/supervisor/inspections.xlsx?year={last_year}&month=6": "the same for one month",
+    "/supervisor/inspections.xlsx?from={last_year}-06-01&to={last_year}-06-10": "the same for ten days",
 }
 
 # GET endpoints PAGES need not request, and why.
@@ -195,6 +216,7 @@ def populate(store, tz, photo_store):
     photo_id = photos.add_photo(store, photo_store, open_id, accounts.user_by_username(store, "i1"), out.getvalue(),
                                 None, now)["id"]
     feedback.make_statement(store, closed_id, firm, "已整改，申请复查", now)
+    warning_key = f"w{db.value(store, 'SELECT id FROM warnings ORDER BY id LIMIT 1')}"  # the busiest firm, twice today
     feedback.evaluate(store, closed_id, firm, 2, "检查时间过长", now)
     complaint_id = feedback.file_complaint(store, firm, "too_frequent", "一年被检查太多次", closed_id, now)
     history = db.rows(store, "SELECT id FROM inspections WHERE enterprise_id = ? AND status = 'closed' "
@@ -203,12 +225,16 @@ def populate(store, tz, photo_store):
         feedback.evaluate(store, past["id"], firm, 1 + n % 5, None, now)
         feedback.file_complaint(store, firm, "other", f"第{n}条意见", None, now)
     task_id, draw_id = plan(store, busiest, now, tz)
+    today = now.astimezone(tz).date()
+    followup_id = followups.create_followup(store, accounts.user_by_username(store, "supervisor"), "A01", "请说明",
+                                            today + timedelta(days=7), today, now, warning_key=warning_key)
     return {"task_id": task_id, "draw_id": draw_id,
             "busiest_id": busiest["id"], "busiest_usci": busiest["usci"], "busiest_token": busiest["qr_token"],
             "typical_id": typical["id"], "typical_usci": typical["usci"], "typical_token": typical["qr_token"],
             "name_part": "规模测试企业123", "usci_prefix": typical["usci"][:12], "last_year": now.astimezone(tz).year - 1,
             "open_id": open_id, "closed_id": closed_id, "typical_inspection_id": typical_inspection_id,
-            "complaint_id": complaint_id, "photo_id": photo_id}
+            "complaint_id": complaint_id, "photo_id": photo_id, "warning_key": warning_key,
+            "followup_id": followup_id}
 
 
 def plan(store, busiest, now, tz):

@@ -22,7 +22,7 @@ def test_a_visit_needs_no_items_and_counts_nowhere(client, store, world):
     quota = inspections.quota(store, world["enterprise"], datetime.now(UTC), TZ)
     assert (quota["counted"], quota["exempt"], quota["total"], quota["visits"]) == (1, 0, 1, 1)
     stats = client.get("/api/v1/stats", headers=token_for(client, "super")).get_json()
-    assert stats["inspections"] == {"total": 1, "counted": 1, "exempt": 0, "voided": 0}
+    assert stats["inspections"] == {"total": 1, "counted": 1, "exempt": 0, "voided": 0, "joint": 0}
     assert [a["total"] for a in stats["by_agency"] if a["agency"] == "SCJG"] == [1]
 
 

@@ -40,7 +40,7 @@ def test_the_year_edge_is_midnight_in_beijing_and_the_months_add_up(store, world
     assert new["by_month"][2] == {"month": "2026-03", "total": 1, "counted": 0}
     assert [m["month"] for m in new["by_month"]] == [f"2026-{m:02d}" for m in range(1, 13)]
     assert sum(m["total"] for m in new["by_month"]) == new["inspections"]["total"] == 2
-    assert new["inspections"] == {"total": 2, "counted": 1, "exempt": 1, "voided": 0, "visits": 0}
+    assert new["inspections"] == {"total": 2, "counted": 1, "exempt": 1, "voided": 0, "visits": 0, "joint": 0}
 
 
 def test_the_change_compares_the_same_period_of_last_year_through_a_leap_day(store, world, people):
@@ -77,7 +77,7 @@ def test_shares_and_the_agencies_by_name(store, world):
                                 datetime.now(UTC), TZ)
     close(store, alone)
     found = stats.year_stats(store, datetime.now(TZ).year, TZ, today=datetime.now(TZ).date())
-    assert found["inspections"] == {"total": 3, "counted": 2, "exempt": 1, "voided": 1, "visits": 0}
+    assert found["inspections"] == {"total": 3, "counted": 2, "exempt": 1, "voided": 1, "visits": 0, "joint": 1}
     assert found["joint_share"] == 0.3333 and found["confirmed_share"] == 0.3333
     scjg, yjgl = found["by_agency"]
     assert (scjg["agency"], scjg["name"], scjg["total"], scjg["exempt"], scjg["exempt_share"], scjg["joint"]) == (

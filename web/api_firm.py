@@ -73,6 +73,7 @@ class Totals(ma.Schema):
     counted = fields.Integer()
     exempt = fields.Integer()
     voided = fields.Integer()
+    joint = fields.Integer(metadata={"description": "with more than one agency taking part (counted once)"})
 
 
 class AgencyStats(ma.Schema):
@@ -97,9 +98,12 @@ class MonthStats(ma.Schema):
     counted = fields.Integer()
 
 
+
+
 class PreviousYear(ma.Schema):
     total = fields.Integer()
     counted = fields.Integer()
+    by_month = fields.List(fields.Nested(MonthStats))
 
 
 class Stats(ma.Schema):

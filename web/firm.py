@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from logbook import enterprises, errors, exports, feedback, inbox, inspections, notices, photos, rules
+from logbook import enterprises, errors, exports, feedback, followups, inbox, inspections, notices, photos, rules
 from logbook.db import parse_time
 
 from . import (
@@ -233,8 +233,9 @@ def complaints():
         else:
             flash(_("Your complaint has been sent to the supervising justice bureau."), "success")
             return redirect(url_for("firm.complaints"))
-    return render_template("firm/complaints.html", form=form,
-                           complaints=feedback.complaints_of(db, current_user.enterprise_id)), form_status()
+    found = feedback.complaints_of(db, current_user.enterprise_id)
+    return render_template("firm/complaints.html", form=form, complaints=found,  # with the follow-ups (督办) of each
+                           followed={c["id"]: followups.followups_of_complaint(db, c["id"]) for c in found}), form_status()
 
 
 @bp.route("/inbox")
