@@ -50,8 +50,8 @@ def request(port, method, path, body=None, headers=None, timeout=30, form=None):
 class Server:
     """One gunicorn serving `database` on a fresh port; `start()` waits for /healthz, `stop()` and `kill()` end it."""
 
-    def __init__(self, database, log_path, workers=4, env=None):
-        self.database, self.log_path, self.workers = Path(database), Path(log_path), workers
+    def __init__(self, database, log_path, workers=4, env=None, threads=1):
+        self.database, self.log_path, self.workers, self.threads = Path(database), Path(log_path), workers, threads
         self.env = dict(os.environ, LOGBOOK_DATABASE=str(database), LOGBOOK_SECRET_KEY="test",
                         LOGBOOK_PHOTOS=str(self.database.parent / "photos"),
                         LOGBOOK_PASSWORD_HASH="pbkdf2:sha256:1000", LOGBOOK_SYNCHRONOUS="FULL") | (env or {})
@@ -63,7 +63,8 @@ class Server:
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [str(GUNICORN), "-w", str(self.workers), "-b", f"127.0.0.1:{self.port}", "--graceful-timeout", "5",
-                 "--no-control-socket", "app:create_app()"],
+                 "--no-control-socket", *(["-k", "gthread", "--threads", str(self.threads)] if self.threads > 1 else []),
+                 "app:create_app()"],
                 cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True)
         deadline = time.monotonic() + seconds

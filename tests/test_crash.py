@@ -148,3 +148,68 @@ def test_killing_every_server_process_under_write_load_loses_no_acknowledged_ins
             assert status == 0, output
     finally:
         server.stop()
+
+
+# ---- group commit: killed mid-batch ---------------------------------------------------------------------------
+
+def keyed_scanner(port, tokens, firms, seed, sent, acknowledged, errors):
+    """Start inspections with an Idempotency-Key each until the server stops answering; note every request sent
+    (key, body, inspector) and the key and id of every 201."""
+    rng = random.Random(seed)
+    for n in range(10**6):
+        i = rng.randrange(len(INSPECTORS))
+        key = f"s{seed}-{n}"
+        body = {"qr_token": rng.choice(firms)["qr_token"], "kind": "routine",
+                "inspectors": [INSPECTORS[(i + 1) % len(INSPECTORS)]], "items": ["SCJG-001"]}
+        sent.append((key, body, INSPECTORS[i]))
+        try:
+            answer = request(port, "POST", "/api/v1/inspections", body, tokens[INSPECTORS[i]] | {"Idempotency-Key": key},
+                             timeout=10)
+        except (OSError, http.client.HTTPException) as e:
+            errors.append(f"{type(e).__name__}: {e}")
+            return
+        if answer.status == 201:
+            acknowledged[key] = json.loads(answer.text)["id"]
+
+
+def test_killing_a_threaded_server_mid_batch_loses_nothing_and_a_retry_never_counts_twice(tmp_path):
+    """gthread workers let requests wait on the writer together, so the kill lands in the middle of batches: every
+    acknowledged scan is there after the restart, and retrying every scan that was not answered, with its key,
+    returns the inspection a committed batch already holds instead of recording it again."""
+    path = tmp_path / "crash.db"
+    firms = build_world(path)
+    server = Server(path, tmp_path / "gunicorn.log", workers=2, threads=8)
+    try:
+        server.start()
+        tokens = {name: bearer(server.port, name) for name in INSPECTORS}
+        sent, acknowledged, errors = [], {}, []
+        threads = [threading.Thread(target=keyed_scanner, args=(server.port, tokens, firms, n, sent, acknowledged,
+                                                                errors)) for n in range(2 * SCANNERS)]
+        for t in threads:
+            t.start()
+        time.sleep(LOAD_SECONDS)
+        server.kill()
+        for t in threads:
+            t.join(timeout=30)
+        assert acknowledged and errors, (len(acknowledged), errors[:3], server.log())
+        server.start()
+        assert not set(acknowledged.values()) - stored_ids(path, acknowledged.values()), "acknowledged but lost"
+        for key, body, inspector in sent:
+            if key not in acknowledged:
+                answer = request(server.port, "POST", "/api/v1/inspections", body,
+                                 tokens[inspector] | {"Idempotency-Key": key})
+                assert answer.status in (201, 409), answer.text
+                if answer.status == 201:
+                    acknowledged[key] = json.loads(answer.text)["id"]
+        conn = sqlite3.connect(path)
+        try:
+            stored = {r[0] for r in conn.execute("SELECT id FROM inspections")}
+        finally:
+            conn.close()
+        assert len(set(acknowledged.values())) == len(acknowledged)  # one inspection per key
+        assert stored == set(acknowledged.values())  # and none that no answer names
+        assert not over_the_cap(path), over_the_cap(path)
+        status, output = journal_verify(server)
+        assert status == 0, output
+    finally:
+        server.stop()

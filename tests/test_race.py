@@ -72,9 +72,11 @@ def build_world(path):
     return firms, yjgl_rule
 
 
-@pytest.fixture
-def server(tmp_path):
-    """A real gunicorn with 4 sync workers on a freshly prepared database; stopped by PID afterwards."""
+@pytest.fixture(params=["sync", "gthread"])
+def server(tmp_path, request):
+    """A real gunicorn with 4 sync workers, or 2 gthread workers of 8 threads whose scans wait on each process's
+    writer together (group commit), on a freshly prepared database; stopped by PID afterwards."""
+    kind = ["-w", str(WORKERS)] if request.param == "sync" else ["-w", "2", "-k", "gthread", "--threads", "8"]
     path = tmp_path / "race.db"
     firms, yjgl_rule = build_world(path)
     port = free_port()
@@ -83,7 +85,7 @@ def server(tmp_path):
     log_path = tmp_path / "gunicorn.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [str(GUNICORN), "-w", str(WORKERS), "-b", f"127.0.0.1:{port}", "--graceful-timeout", "5", "--no-control-socket",
+            [str(GUNICORN), *kind, "-b", f"127.0.0.1:{port}", "--graceful-timeout", "5", "--no-control-socket",
              "app:create_app()"],
             cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
     try:
