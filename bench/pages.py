@@ -16,7 +16,9 @@ The database comes from bench/scale.py's `generate` (the same shape of data). Pr
 kept file can be benchmarked again, also from an older checkout (copy this file into its bench/): it migrates
 the file, gives inspector i1 a known password, adds firm users for the busiest enterprise of this year and for a
 typical one (1-3 inspections this year), a supervisor and an admin, and records a few inspections (one closed,
-rated and complained about) so the inboxes, the journal and the supervisor's lists are not empty.
+rated and complained about) so the inboxes, the journal and the supervisor's lists are not empty; in versions that
+have them, a task, a draw, a photo (in a folder beside the database), the warnings this year's scans would have
+recorded (scale.record_warnings, once) and a follow-up of one of them.
 
 The server is our own gunicorn (`app:create_app()`, sync workers, the setup `make run` uses) in its own
 process group, stopped at the end whatever happens. Each role logs in through the web form (the API through a
@@ -50,7 +52,7 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH))
 
-from scale import generate  # noqa: E402
+from scale import generate, record_warnings  # noqa: E402
 from werkzeug.security import generate_password_hash  # noqa: E402
 
 from logbook import accounts, db, feedback, inspections  # noqa: E402
@@ -161,6 +163,26 @@ def init_db(path):
         print(f"flask init-db in {time.perf_counter() - t:.1f} s: {said}")
 
 
+def photo_folder(path):
+    """Where the server and the preparation keep photos: a folder beside the database."""
+    return Path(path).with_name(Path(path).stem + "-photos")
+
+
+def add_photo(store, path, inspector, inspection_id, facts):
+    """One photo of the open inspection (versions with photos), so the photo pages have something to send."""
+    import io
+
+    from PIL import Image
+
+    from logbook import photos
+    facts["photo"] = db.value(store, "SELECT min(id) FROM photos WHERE inspection_id = ?", [inspection_id])
+    if facts["photo"] is None:
+        picture = io.BytesIO()
+        Image.new("RGB", (1280, 960), (180, 190, 200)).save(picture, "JPEG", quality=85)
+        facts["photo"] = photos.add_photo(store, str(photo_folder(path)), inspection_id, inspector, picture.getvalue(),
+                                          None, datetime.now(UTC))["id"]
+
+
 def prepare(path):
     """Make the database ready (idempotent): migrate, users, a few inspections, a complaint and a rating.
 
@@ -200,6 +222,11 @@ def prepare(path):
         step("file a complaint", lambda: feedback.complaints_of(store, busiest) or feedback.file_complaint(
             store, firm, "too_frequent", "今年已被检查多次", closed["id"], datetime.now(UTC)))
         facts["busiest"]["inspections"] = bench_inspections(store, busiest, at)
+        facts["photo"] = None
+        if db.value(store, "SELECT count(*) FROM sqlite_master WHERE name = 'photos'"):
+            opened = next((i for i in facts["busiest"]["inspections"] if i["status"] == "open"), None)
+            if opened:
+                step("add a photo", lambda: add_photo(store, path, inspector, opened["id"], facts))
         facts["agency"] = inspector["agency"]
         facts["colleague_name"] = db.value(store, "SELECT name FROM users WHERE username = ?", [COLLEAGUE])
         facts["item_name"] = db.value(store, "SELECT name FROM items WHERE agency_id = ? ORDER BY id LIMIT 1",
@@ -207,9 +234,11 @@ def prepare(path):
         facts["complaint"] = db.value(store, "SELECT max(id) FROM complaints WHERE enterprise_id = ?", [busiest])
         local = at.astimezone(TZ)
         facts["year"], facts["month"] = local.year, local.month
-        facts["task"] = facts["draw"] = None
+        facts["task"] = facts["draw"] = facts["followup"] = facts["warning"] = None
         if db.value(store, "SELECT count(*) FROM sqlite_master WHERE name = 'tasks'"):
             step("plan, approve and draw", lambda: plan(store, inspector, busiest, facts, local.date()))
+        if db.value(store, "SELECT count(*) FROM sqlite_master WHERE name = 'followups'"):
+            step("record the year's warnings and follow one up", lambda: supervise(store, inspector, busiest, facts, at))
         if db.value(store, "SELECT count(*) FROM sqlite_master WHERE name = 'journal_checks'") and not db.value(
                 store, "SELECT count(*) FROM journal_checks"):
             print("note: no journal check recorded: the first GET /api/v1/journal/verify checks everything; run "
@@ -254,7 +283,7 @@ class Server:
         self.error_log, self.access_log = logs / "gunicorn.log", logs / "access.log"
         self.access_log.touch()
         env = dict(os.environ, LOGBOOK_DATABASE=str(database), LOGBOOK_SECRET_KEY="bench-pages",
-                   LOGBOOK_PASSWORD_HASH=HASH, LOGBOOK_BASE_URL=self.base_url)
+                   LOGBOOK_PASSWORD_HASH=HASH, LOGBOOK_BASE_URL=self.base_url, LOGBOOK_PHOTOS=str(photo_folder(database)))
         gunicorn = Path(sys.executable).parent / "gunicorn"
         with open(self.error_log, "ab") as log:
             self.process = subprocess.Popen(
@@ -380,6 +409,29 @@ def plan(store, inspector, busiest, facts, today):
         print(f"a random draw of 5 firms among every firm of the city took {time.perf_counter() - t:.1f} s")
 
 
+def supervise(store, inspector, busiest, facts, at):
+    """The warnings the year's scans would have recorded (once: scale.py's bulk load bypasses them; minutes at 10 M),
+    and a follow-up of one of them, answered by the head of the inspector's agency."""
+    from logbook import followups  # versions with supervision only
+    start, _ = year_text(at)
+    if not db.value(store, "SELECT count(*) FROM warnings WHERE year = ?", [at.astimezone(TZ).year]):
+        t = time.perf_counter()
+        seen, recorded = record_warnings(store, start)
+        print(f"recorded {recorded:,} warnings from this year's {seen:,} inspections in {time.perf_counter() - t:.0f} s")
+    year = at.astimezone(TZ).year
+    facts["warning"] = f"w{db.value(store, 'SELECT min(id) FROM warnings WHERE year = ?', [year])}"
+    district, industry = db.row(store, "SELECT district, industry FROM enterprises WHERE id = ?", [busiest]).values()
+    facts["segment"] = {"district": district, "industry": industry}
+    facts["followup"] = db.value(store, "SELECT max(id) FROM followups WHERE warning_key = ?", [facts["warning"]])
+    if facts["followup"] is None:
+        supervisor = accounts.user_by_username(store, SUPERVISOR)
+        today = at.astimezone(TZ).date()
+        facts["followup"] = followups.create_followup(store, supervisor, inspector["agency"], "请说明频繁检查的原因。",
+                                                      today + timedelta(days=10), today, at, warning_key=facts["warning"])
+        head = ensure_user(store, HEAD, "head", name="局长", agency=inspector["agency"])
+        followups.step_followup(store, facts["followup"], head, "answer", "已核查，均有依据。", at)
+
+
 def login(port, username):
     """A session (its cookies) logged in through the web form: GET /login for the CSRF token, then POST."""
     cookies = {}
@@ -413,6 +465,7 @@ def pages(facts):
     name_part = typ["name"].removesuffix("有限公司")[-8:]  # what someone types: 测试企业123456
     prefix = typ["usci"][:12]
     search = lambda q: urlencode({"q": q})  # noqa: E731
+    common, words = typ["name"][2:4], f"{typ['name'][:2]} {typ['name'][2:4]}"  # 测试; 规模 测试
     anonymous = [
         Page("anonymous", "", "/", "session", 200),
         Page("anonymous", "", "/login", "session", 200),
@@ -431,6 +484,11 @@ def pages(facts):
         Page("inspector", "busiest", f"/inspector/manual/{busy['usci']}", "session", 200),
         Page("inspector", "name part", f"/inspector/search?{search(name_part)}", "session", 200),
         Page("inspector", "USCI prefix", f"/inspector/search?{search(prefix)}", "session", 200),
+        # two characters in every name (测试 is in all four million here), then three, then four of one name
+        *(Page("inspector", f"{len(q)} characters", f"/inspector/search?{search(q)}", "session", 200)
+          for q in (common, name_part[:3], name_part[:4])),
+        # two words with a space between them, as people type them: each in every name here, so the worst case
+        Page("inspector", "two words", f"/inspector/search?{search(words)}", "session", 200),
         Page("inspector", "", "/inspector/scan", "session", 200),
         *static("inspector", "scanner.js", "pickers.js", *sorted(f.name for f in (ROOT / "static" / "vendor").glob("*.js"))),
         Page("inspector", "open", f"/inspector/inspections/{busy_open['id']}", "session", 200),
@@ -469,6 +527,8 @@ def pages(facts):
         Page("supervisor", "this month", f"/supervisor/inspections.csv?year={facts['year']}&month={facts['month']}",
              "session", 200),
         Page("supervisor", "", "/api/v1/stats", "bearer", 200),
+        Page("supervisor", "2 characters", f"/supervisor/enterprises?{search(common)}", "session", 200),
+        Page("supervisor", "two words", f"/supervisor/enterprises?{search(words)}", "session", 200),
         Page("supervisor", "", "/api/v1/journal/verify", "bearer", 200),
         Page("admin", "", "/admin/", "session", 200),
         Page("admin", "USCI", f"/admin/?{search(typ['usci'])}", "session", 200),
@@ -482,7 +542,7 @@ def pages(facts):
     ]
     if facts["complaint"] is None:
         office = [p for p in office if "/supervisor/complaints/" not in p.path]
-    return anonymous + inspector + firm + office + planning(facts)
+    return anonymous + inspector + firm + office + planning(facts) + supervision(facts) + documents(facts)
 
 
 def planning(facts):
@@ -508,6 +568,57 @@ def planning(facts):
         Page("anonymous", "", f"/draws/{draw}", "session", 200),
         Page("anonymous", "", f"/api/v1/draws/{draw}", "session", 200),
     ]
+
+
+def supervision(facts):
+    """The supervisor's numbers narrowed by filters, the warnings, the records behind a number, the annual report,
+    the exports and the follow-ups (SPEC §11), in versions that have them."""
+    if facts.get("followup") is None:
+        return []
+    year, month, followup, segment = facts["year"], facts["month"], facts["followup"], facts["segment"]
+    agency = urlencode({"agency": facts["agency"]})
+    return [
+        Page("supervisor", "agency", f"/supervisor/?{agency}", "session", 200),
+        Page("supervisor", "district", f"/supervisor/?{urlencode({'district': segment['district']})}", "session", 200),
+        Page("supervisor", "industry", f"/supervisor/?{urlencode({'industry': segment['industry']})}", "session", 200),
+        Page("supervisor", "risk level", "/supervisor/?risk_level=A", "session", 200),
+        Page("supervisor", "last year", f"/supervisor/?year={year - 1}", "session", 200),
+        Page("supervisor", "", "/supervisor/report", "session", 200),
+        Page("supervisor", "year", "/supervisor/records", "session", 200),
+        Page("supervisor", "late, agency", f"/supervisor/records?show=late&{agency}", "session", 200),
+        Page("supervisor", "joint, month", f"/supervisor/records?show=joint&month={month}", "session", 200),
+        Page("supervisor", "", "/supervisor/warnings/", "session", 200),
+        Page("supervisor", "one kind", "/supervisor/warnings/?kind=frequent", "session", 200),
+        Page("supervisor", "", "/api/v1/warnings", "bearer", 200),
+        Page("supervisor", "", "/supervisor/stats.csv", "session", 200),
+        Page("supervisor", "", "/supervisor/stats.xlsx", "session", 200),
+        Page("supervisor", "", "/supervisor/warnings.csv", "session", 200),
+        Page("supervisor", "this month", f"/supervisor/inspections.xlsx?year={year}&month={month}", "session", 200),
+        Page("supervisor", "", "/followups/", "session", 200),
+        Page("supervisor", "", f"/followups/{followup}", "session", 200),
+        Page("supervisor", "a warning", f"/followups/new?{urlencode({'warning': facts['warning']})}", "session", 200),
+        Page("supervisor", "", "/api/v1/followups", "bearer", 200),
+        Page("supervisor", "", f"/api/v1/followups/{followup}", "bearer", 200),
+        Page("head", "", "/followups/", "session", 200),
+        Page("head", "", f"/followups/{followup}", "session", 200),
+        Page("head", "", "/api/v1/followups", "bearer", 200),
+    ]
+
+
+def documents(facts):
+    """The official documents of an inspection (SPEC §10) as the inspector, the firm and the supervisor open them,
+    and its photo, in versions that have them (PDFs are downloads: judged as exports)."""
+    if facts.get("photo") is None:
+        return []
+    opened = next(i for i in facts["busiest"]["inspections"] if i["status"] == "open")["id"]
+    closed, photo = facts["busiest"]["inspections"][0]["id"], facts["photo"]
+    found = [Page("inspector", "open", f"/inspections/{opened}/photos/{photo}", "session", 200),
+             Page("inspector", "open", f"/api/v1/inspections/{opened}/photos/{photo}", "bearer", 200)]
+    for role, shown in (("inspector", opened), ("firm:busiest", closed), ("supervisor", closed)):
+        found += [Page(role, "", f"/inspections/{inspection_id}/{name}", "session", 200)  # a result needs a close
+                  for name in ("record", "result", "record.pdf", "result.pdf")
+                  for inspection_id in [closed if name.startswith("result") else shown]]
+    return found
 
 
 def static(role, *names):
@@ -590,8 +701,10 @@ def budget(page, pattern, ctype):
     """(budget text, ms limit or None, byte limit or None) of a page for its role."""
     role = page.role.split(":")[0]
     # downloads, and the firm's API answer, which SPEC §5 makes every inspection of the year (for the firm's programs)
-    if pattern.endswith((".csv", ".xlsx")) or ".csv?" in pattern or pattern.startswith("/api/v1/firm/inspections"):
+    if pattern.endswith((".csv", ".xlsx", ".pdf")) or ".csv?" in pattern or pattern.startswith("/api/v1/firm/inspections"):
         return "export", None, None
+    if "/search?" in page.path or "/enterprises?" in page.path:  # any name search: as fast as a field page
+        return f"{FIELD_BUDGET[0]} ms", FIELD_BUDGET[0], None
     if role in ("supervisor", "admin", "head"):
         return f"{OFFICE_BUDGET} ms", OFFICE_BUDGET, None
     ms, size = FIELD_BUDGET
@@ -618,7 +731,7 @@ def verdict(page, result):
     return text, "OVER " + "+".join(over) if over else "ok"
 
 
-def run(server, facts, repeat, timeout, urls):
+def run(server, facts, repeat, timeout, urls, only=None):
     """Log every role in and measure every page; returns the Results and the endpoints requested."""
     port = server.port
     auth = {"anonymous": {"cookies": {}, "bearer": None},
@@ -627,12 +740,14 @@ def run(server, facts, repeat, timeout, urls):
             "admin": {"cookies": login(port, ADMIN), "bearer": None}}
     for case, name in FIRM_USERS.items():
         auth[f"firm:{case}"] = {"cookies": login(port, name), "bearer": bearer(port, name)}
-    if facts.get("task") is not None:
+    if facts.get("task") is not None or facts.get("followup") is not None:
         auth["head"] = {"cookies": login(port, HEAD), "bearer": bearer(port, HEAD)}
     results, requested, missing = [], [], []
     killed = server.timeouts()
     counter = iter(range(1, 10**9))
     for page in pages(facts):
+        if only and not re.search(only, page.path) and page.path != "/healthz":  # hello-world stays: the ratio base
+            continue
         route = route_of(urls, page.path)
         if route is None:
             missing.append(page.path.split("?")[0])
@@ -675,21 +790,24 @@ def role_text(page):
 
 def table(results, markdown):
     """The result table, plain or Markdown."""
-    head = ("page", "role", "status", "bytes", "median ms", "max ms", "n", "budget", "verdict")
+    head = ("page", "role", "status", "bytes", "median ms", "max ms", "n", "× hello", "budget", "verdict")
+    hello = next((statistics.median(t) for r in results if r.page.path == "/healthz"
+                  and (t := [x for x in r.times if x is not None])), None)  # the ratio base, measured in the same run
     rows = []
     for r in results:
         known = [t for t in r.times if t is not None]
         text, judged = verdict(r.page, r)
         rows.append((label(r, markdown), role_text(r.page), str(r.status) if isinstance(r.status, int) else "-", f"{r.size:,}",
                      f"{statistics.median(known):.1f}" if known else "-", f"{max(known):.1f}" if known else "-",
-                     str(len(known)), text, judged))
+                     str(len(known)), f"{statistics.median(known) / hello:,.0f}" if known and hello else "-", text,
+                     judged))
     if markdown:
-        lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---:" if i in (2, 3, 4, 5, 6) else "---"
+        lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---:" if i in (2, 3, 4, 5, 6, 7) else "---"
                                                                for i in range(len(head))) + "|"]
         lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
         return "\n".join(lines)
     widths = [max(len(row[i]) for row in rows + [head]) for i in range(len(head))]
-    right = {2, 3, 4, 5, 6}
+    right = {2, 3, 4, 5, 6, 7}
 
     def line(row):
         return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths)))
@@ -723,6 +841,7 @@ def main():
     parser.add_argument("--timeout", type=int, default=30, help="gunicorn worker timeout in seconds (default 30, "
                                                                 "as with `make run`); a slower page is killed")
     parser.add_argument("--markdown", action="store_true", help="print the result table as Markdown")
+    parser.add_argument("--only", metavar="REGEX", help="request only the pages whose path matches (and /healthz)")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally blocks: the server is stopped
     started = time.perf_counter()
@@ -743,7 +862,7 @@ def main():
             urls = url_map(path, server.base_url)
             print(f"gunicorn -w {args.workers} (sync, timeout {args.timeout} s), up to {args.repeat} timed requests "
                   f"per page after one warm-up; server time from gunicorn's access log\n")
-            results, requested = run(server, facts, args.repeat, args.timeout + 30, urls)
+            results, requested = run(server, facts, args.repeat, args.timeout + 30, urls, args.only)
         finally:
             server.stop()
         log = server.log_tail(100_000)
@@ -751,7 +870,7 @@ def main():
     print(table(results, args.markdown))
     print(f"\n{summary(results)}; budgets: inspector, firm and anonymous {FIELD_BUDGET[0]} ms and "
           f"{FIELD_BUDGET[1]:,} bytes of HTML or JSON; supervisor and admin {OFFICE_BUDGET} ms; exports not judged")
-    left = unrequested(urls, requested)
+    left = unrequested(urls, requested) if not args.only else []
     if left:
         print(f"warning: GET endpoints this benchmark does not request: {', '.join(left)}")
     problems = [m for m in ("Traceback", "WORKER TIMEOUT", "database is locked") if m in log]

@@ -12,7 +12,8 @@ times the product's read paths with a warm cache and prints the EXPLAIN QUERY PL
 Shape of the data: three years of inspections in time order; 95% of them fall on random enterprises (about
 2.5 each), 5% on 1,000 "hot" enterprises (about 170 a year each, like the gas company of SPEC §1); 30% of the
 enterprises have no inspection at all. Kinds, results and joint inspections are mixed in plausible shares.
-The journal and the firms' inboxes are not generated: nothing on these paths reads them by enterprise.
+The journal and the firms' inboxes are not generated: nothing on these paths reads them by enterprise. The warnings
+the scans would have recorded are added by `record_warnings` (bench/pages.py calls it for this year).
 """
 
 import argparse
@@ -30,7 +31,7 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from logbook import accounts, db, enterprises, errors, feedback, inspections, rules, stats, usci  # noqa: E402
+from logbook import accounts, alerts, db, enterprises, errors, feedback, inspections, rules, stats, thresholds, usci  # noqa: E402
 
 TZ = ZoneInfo("Asia/Shanghai")
 AGENCIES = 40
@@ -187,6 +188,28 @@ def generate(path, n_enterprises, n_inspections, seed=1, n_items=ITEMS):
     print(f"  ANALYZE in {time.perf_counter() - t:.1f} s")
     conn.close()
     print(f"generated in {time.perf_counter() - started:.1f} s, {os.path.getsize(path) / 1e9:.2f} GB")
+
+
+def record_warnings(store, since, batch=50_000):
+    """The warnings the scans and closes since `since` (a stored timestamp) would have recorded as they happened:
+    alerts.note_start on each inspection and alerts.note_close on each closed without issue, in time order, in
+    transactions of `batch` inspections. The bulk load above bypasses them; the supervisor's warnings page reads them.
+    Returns (inspections seen, warnings recorded)."""
+    seen, after = 0, (since, 0)
+    while True:
+        found = store.execute("""SELECT i.id, i.enterprise_id, i.started_at, i.status, i.result FROM inspections i
+            WHERE i.started_at >= ? AND (i.started_at > ? OR i.id > ?) AND i.status != 'voided' AND i.kind != 'visit'
+            ORDER BY i.started_at, i.id LIMIT ?""", [after[0], *after, batch]).fetchall()
+        if not found:
+            return seen, db.value(store, "SELECT count(*) FROM warnings")
+        with db.immediate(store):
+            for inspection_id, enterprise_id, started_at, status, result in found:
+                alerts.note_start(store, inspection_id, {"id": enterprise_id}, db.parse_time(started_at), [], None,
+                                  thresholds.DEFAULTS, TZ)
+                if status == "closed" and result == "no_issue":
+                    alerts.note_close(store, inspection_id, enterprise_id, result, TZ)
+        seen += len(found)
+        after = found[-1][2], found[-1][0]
 
 
 # ---- timing --------------------------------------------------------------------------------------------

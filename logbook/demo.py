@@ -1,16 +1,23 @@
-"""Demo data: a few agencies, item lists, enterprises and people, so `make run` shows a working product."""
+"""Demo data: agencies, item lists, enterprises and people, so `make run` shows a working product; and a city of
+300 firms with last year's and this year's inspections (demo_city), so the supervisor's pages tell the reform's story.
+
+The cast below (the demo firm 明辉机械 with its logins, tasks in every state and a checklist inspection with photos)
+is what the browser tests and the README walk through; the city's firms and their history are kept apart from it.
+"""
 
 import io
 from datetime import timedelta
 
 from PIL import Image, ImageDraw
+from werkzeug.security import generate_password_hash
 
-from . import accounts, agencies, checkpoints, draws, enterprises, feedback, inspections, photos, tasks, usci
-from .db import value
+from . import accounts, agencies, checkpoints, demo_city, draws, enterprises, feedback, inspections, photos, tasks, usci
+from .db import rows, value
 
 PASSWORD = "demo-pass-2026"
 
-AGENCIES = [("SCJG", "市场监督管理局"), ("YJGL", "应急管理局"), ("XFJY", "消防救援支队"), ("STHJ", "生态环境局")]
+AGENCIES = [("SCJG", "市场监督管理局"), ("YJGL", "应急管理局"), ("XFJY", "消防救援支队"), ("STHJ", "生态环境局"),
+            ("ZJJ", "住房和城乡建设局"), ("WJW", "卫生健康委员会")]
 ITEMS = [
     ("SCJG", "SCJG-001", "食品经营许可情况检查", "《中华人民共和国食品安全法》第三十五条"),
     ("SCJG", "SCJG-002", "特种设备使用登记检查", "《中华人民共和国特种设备安全法》第三十三条"),
@@ -18,7 +25,13 @@ ITEMS = [
     ("YJGL", "YJGL-001", "安全生产责任制落实情况", "《中华人民共和国安全生产法》第二十二条"),
     ("YJGL", "YJGL-002", "危险化学品储存检查", "《危险化学品安全管理条例》第二十四条"),
     ("XFJY", "XFJY-001", "消防设施器材检查", "《中华人民共和国消防法》第十六条"),
+    ("XFJY", "XFJY-002", "人员密集场所消防安全检查", "《中华人民共和国消防法》第二十六条"),
     ("STHJ", "STHJ-001", "排污许可执行情况检查", "《排污许可管理条例》第二十六条"),
+    ("STHJ", "STHJ-002", "危险废物贮存管理检查", "《中华人民共和国固体废物污染环境防治法》第八十一条"),
+    ("ZJJ", "ZJJ-001", "建筑施工安全生产检查", "《建设工程安全生产管理条例》第二十一条"),
+    ("ZJJ", "ZJJ-002", "城镇燃气经营安全检查", "《城镇燃气管理条例》第十九条"),
+    ("WJW", "WJW-001", "公共场所卫生检查", "《公共场所卫生管理条例》第三条"),
+    ("WJW", "WJW-002", "医疗机构依法执业检查", "《医疗机构管理条例》第二十四条"),
 ]
 # checkpoints (检查要点) of the demo items: (item code, what to look at, the standard)
 CHECKPOINTS = [
@@ -41,14 +54,27 @@ CHECKPOINTS = [
     ("XFJY-001", "应急照明和疏散指示标志是否完好", "断电后应急照明持续时间不少于 30 分钟"),
     ("STHJ-001", "是否按排污许可证规定排放污染物", "排放浓度和总量不超过许可限值"),
     ("STHJ-001", "自行监测数据是否按时公开", "按许可证要求的频次监测并公开"),
+    ("XFJY-002", "消防安全责任人和管理人是否明确", "书面确定并公示"),
+    ("XFJY-002", "是否按规定开展防火巡查", "营业期间至少每两小时巡查一次并记录"),
+    ("STHJ-002", "危险废物是否分类贮存并设置识别标志", "贮存场所防渗、防漏，标志清晰"),
+    ("STHJ-002", "是否如实填写危险废物转移联单", "联单与台账一致"),
+    ("ZJJ-001", "脚手架搭设是否符合专项方案", "连墙件、剪刀撑设置齐全"),
+    ("ZJJ-001", "特种作业人员是否持证上岗", "证书在有效期内且与人员一致"),
+    ("ZJJ-001", "施工现场临边洞口是否防护到位", "防护栏杆高度不低于 1.2 米"),
+    ("ZJJ-002", "燃气管道和设施是否定期巡检", "巡检记录完整，隐患及时处置"),
+    ("ZJJ-002", "是否向用户开展安全用气宣传", "每年至少入户安检一次"),
+    ("WJW-001", "卫生许可证和从业人员健康证明是否有效", "证照齐全并公示"),
+    ("WJW-001", "公共用品用具是否清洗消毒", "一客一换一消毒，有消毒记录"),
+    ("WJW-002", "医疗机构执业许可证是否在有效期内", "诊疗科目与许可一致"),
+    ("WJW-002", "医疗废物是否分类收集并交接登记", "交接记录保存三年"),
 ]
-# (first 17 characters of the USCI, name, address, industry, risk level)
+# (first 16 characters of the USCI: characters 3-8 are the district, GB 32100; name, address, industry, risk level)
 ENTERPRISES = [
-    ("91430200MA4L0001", "株洲市荷塘区明辉机械制造有限公司", "株洲市荷塘区金山路 18 号", "制造业", "B"),
-    ("91430200MA4L0002", "株洲湘江食品有限公司", "株洲市天元区黄河南路 66 号", "食品", "A"),
-    ("91430200MA4L0003", "株洲市芦淞区恒通化工贸易有限公司", "株洲市芦淞区建设南路 3 号", "化工", "C"),
-    ("91430200MA4L0004", "株洲云龙物流有限公司", "株洲市石峰区响田路 120 号", "物流", "B"),
-    ("91430200MA4L0005", "株洲市石峰区星辰餐饮店", "株洲市石峰区田心大道 9 号", "餐饮", "D"),
+    ("91430202MA4L0001", "株洲市荷塘区明辉机械制造有限公司", "株洲市荷塘区金山路 18 号", "制造业", "B"),
+    ("91430211MA4L0002", "株洲湘江食品有限公司", "株洲市天元区黄河南路 66 号", "食品", "A"),
+    ("91430203MA4L0003", "株洲市芦淞区恒通化工贸易有限公司", "株洲市芦淞区建设南路 3 号", "化工", "C"),
+    ("91430204MA4L0004", "株洲云龙物流有限公司", "株洲市石峰区响田路 120 号", "物流", "B"),
+    ("91430204MA4L0005", "株洲市石峰区星辰餐饮店", "株洲市石峰区田心大道 9 号", "餐饮", "D"),
 ]
 PEOPLE = [
     # username, role, name, agency, certificate number, certificate valid for days from today
@@ -62,6 +88,8 @@ PEOPLE = [
     ("head.yjgl", "head", "应急管理局 孙局长", "YJGL", None, None),
     ("head.xfjy", "head", "消防救援支队 周支队长", "XFJY", None, None),
     ("head.sthj", "head", "生态环境局 吴局长", "STHJ", None, None),
+    ("head.zjj", "head", "住房和城乡建设局 邹局长", "ZJJ", None, None),
+    ("head.wjw", "head", "卫生健康委员会 胡主任", "WJW", None, None),
     ("supervisor", "supervisor", "司法局执法监督科", None, None, None),
     ("admin", "admin", "系统管理员", None, None, None),
 ]
@@ -79,31 +107,50 @@ def load(db, today, now, tz, hash_method="scrypt", photo_store=None):
         agencies.add_agency(db, code, name)
     for agency, code, name, basis in ITEMS:
         agencies.add_item(db, agency, code, name, basis)
-    if not value(db, "SELECT count(*) FROM checkpoints"):
+    listed = {r["code"] for r in rows(db, """SELECT DISTINCT i.code FROM checkpoints c JOIN items i ON i.id = c.item_id
+                                             WHERE c.active = 1""")}
+    if any(code not in listed for _, code, _, _ in ITEMS):
         checkpoints.import_checkpoints(db, [
             {"agency": agency, "code": code, "name": name, "basis": basis,
              "checkpoints": [(text, standard) for item, text, standard in CHECKPOINTS if item == code]}
-            for agency, code, name, basis in ITEMS])
+            for agency, code, name, basis in ITEMS if code not in listed])
     enterprises.import_enterprises(db, [
         enterprises.parse_row({"usci": demo_usci(code), "name": name, "address": address, "industry": industry,
                                "risk_level": risk}) for code, name, address, industry, risk in ENTERPRISES])
     first = enterprises.by_usci(db, demo_usci(ENTERPRISES[0][0]))
+    add_user = user_maker(db, hash_method)
     logins = []
     for username, role, name, agency, cert_no, days in PEOPLE:
-        if not value(db, "SELECT 1 FROM users WHERE username = ?", [username]):
-            accounts.add_user(db, username, PASSWORD, role, name=name, agency=agency, cert_no=cert_no,
-                              cert_expires_on=(today + timedelta(days=days)).isoformat() if cert_no else None,
-                              usci_code=first["usci"] if role == "firm" else None, hash_method=hash_method)
+        add_user(username, role, name=name, agency=agency, cert_no=cert_no,
+                 cert_expires_on=(today + timedelta(days=days)).isoformat() if cert_no else None,
+                 usci_code=first["usci"] if role == "firm" else None)
         logins.append((username, role, name))
+    if not demo_city.is_loaded(db):
+        demo_city.load(db, today, now, tz, add_user, accounts.user_by_username(db, "supervisor"))
     if not value(db, "SELECT count(*) FROM inspections WHERE enterprise_id = ?", [first["id"]]):
         caller = accounts.user_by_username(db, "wang.qiang")
         inspections.record_inspection(db, caller, inspections.StartRequest(
             qr_token=first["qr_token"], kind="routine", inspectors=["zhao.min"], items=["YJGL-001"]), now, tz)
-    if not value(db, "SELECT count(*) FROM tasks"):
+    if not value(db, "SELECT count(*) FROM draws"):  # the draw is the last of the demo's tasks
         load_tasks(db, today, now, tz)
     if photo_store and not value(db, "SELECT count(*) FROM photos"):
         load_evidence(db, photo_store, first, today, now, tz)
     return logins
+
+
+def user_maker(db, hash_method):
+    """add_user(username, role, **fields): a demo user unless the username exists. Every demo login has the one
+    published password, so it is hashed once and the hash shared (scrypt costs a third of a second a user here)."""
+    hashed = []
+
+    def add_user(username, role, **fields):
+        if value(db, "SELECT 1 FROM users WHERE username = ?", [username]):
+            return
+        if not hashed:
+            hashed.append(generate_password_hash(PASSWORD, method=hash_method))
+        user = accounts.prepare_user(username, PASSWORD, role, hash_method="pbkdf2:sha256:1", **fields)
+        accounts.insert_user(db, user | {"password_hash": hashed[0]})
+    return add_user
 
 
 # (agency's inspector, co-inspector, enterprise index, item, first day and last day from today, notice, what happens)

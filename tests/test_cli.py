@@ -6,7 +6,7 @@ import pytest
 from conftest import PASSWORD, add_enterprise, make_usci
 from werkzeug.security import check_password_hash
 
-from logbook import accounts, demo, enterprises, inspections, rules
+from logbook import accounts, demo, demo_city, enterprises, inspections, rules
 from logbook.db import rows, value
 
 HUAWEI = "914403001922038216"
@@ -71,10 +71,22 @@ def test_demo_twice_changes_nothing(cli, store):
     assert result.exit_code == 0, result.output
     assert counts(store) == once
     assert rows(store, "SELECT usci, qr_token FROM enterprises ORDER BY usci") == tokens
-    assert (once["agencies"], once["enterprises"], once["users"], once["inspections"], once["limit_rules"]) == \
-        (len(demo.AGENCIES), len(demo.ENTERPRISES), len(demo.PEOPLE), 3, 1)  # one from a task, one walked with photos
-    assert once["photos"] == 2 and once["statements"] == 1 and once["rectifications"] == 1
-    assert once["tasks"] == len(demo.TASKS) + 1 + 2  # and an expired one, and the draw's two
+    city_users = value(store, "SELECT count(*) FROM users WHERE username LIKE 'qy%'")  # the city's firms' own users
+    assert (once["agencies"], once["enterprises"], once["users"], once["limit_rules"]) == (
+        len(demo.AGENCIES), len(demo.ENTERPRISES) + demo_city.FIRMS, len(demo.PEOPLE) + len(demo_city.STAFF) + city_users, 1)
+    assert 150 < city_users < 300
+    assert once["inspections"] > 1000  # the city's last year and this year
+    assert of_the_cast(store, "inspections") == 3  # by 王强, one started from a task, one walked with photos
+    assert of_the_cast(store, "tasks", "source != 'draw'") == len(demo.TASKS) + 1  # and an expired one
+    assert once["photos"] == 2 and once["statements"] >= 1 and once["rectifications"] == 1
+    assert value(store, "SELECT count(*) FROM tasks WHERE source = 'draw'") == 2
+
+
+def of_the_cast(store, table, where="1"):
+    """Rows of the table at the demo's own five firms (the city around them has its own)."""
+    uscis = [demo.demo_usci(e[0]) for e in demo.ENTERPRISES]
+    return value(store, f"""SELECT count(*) FROM {table} WHERE {where} AND enterprise_id IN
+        (SELECT id FROM enterprises WHERE usci IN ({','.join('?' * len(uscis))}))""", uscis)
 
 
 # ---- agencies and items ---------------------------------------------------------------------------
