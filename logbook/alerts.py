@@ -18,6 +18,7 @@ STORED = ("frequent", "far_from_site", "repeated_no_issue")
 KINDS = STORED + ("high_exempt_share", "late_entries", "unconfirmed", "open_too_long", "complaints_waiting",
                   "approval_overdue", "followup_overdue")
 SHOWN_IDS = 50  # inspections listed per warning; its count says how many there are
+PAGE = 20       # stored warnings of a kind listed at once, newest first
 
 
 # ---- found as they happen (inside the writer's transaction) -----------------------------------------------
@@ -76,34 +77,90 @@ def _record(db, kind, period, agency_id, enterprise_id, count, since, until, ids
 
 # ---- the list -----------------------------------------------------------------------------------------------
 
-def warnings_of(db, year, now, tz, limits, dismissed=False):
-    """The year's warnings, newest first within each kind: [{key, kind, period, agency, enterprise, count, since,
-    until, inspections, dismissal}]. Those about the present (open, waiting, overdue) only for the current year."""
-    found = _stored(db, year) + _from_counters(db, year, now, tz, limits)
-    if year == now.astimezone(tz).year:
-        found += _present(db, now, tz, limits)
-    gone = {r["key"]: r for r in rows(db, """SELECT d.key, d.reason, d.dismissed_at, u.name AS by_name
-        FROM warning_dismissals d JOIN users u ON u.id = d.user_id WHERE d.year = ?""", [year])}
+def warnings_of(db, year, now, tz, limits, dismissed=False, kind=None, limit=PAGE, before=None):
+    """The year's warnings: [{key, kind, period, agency, enterprise, count, since, until, inspections, dismissal}].
+
+    Those found as they happened come newest first, at most `limit` of each kind (all with limit=None, for an
+    export), after the cursor `before` = (until, id) of the last one shown; with `kind`, that kind only. Those read
+    from the counters are few (one per agency at most); those about the present (open, waiting, overdue) are only
+    for the current year. Dismissed warnings are left out unless `dismissed`."""
+    found = []
+    for stored_kind in [k for k in STORED if kind in (None, k)]:
+        found += _stored(db, year, stored_kind, dismissed, limit, before)
+    if kind not in STORED:
+        computed = _from_counters(db, year, now, tz, limits)
+        if year == now.astimezone(tz).year:
+            computed += _present(db, now, tz, limits)
+        found += [w for w in computed if kind in (None, w["kind"])]
+    gone = _dismissals(db, [w["key"] for w in found])
     for warning in found:
         warning["dismissal"] = gone.get(warning["key"])
     return [w for w in found if dismissed or w["dismissal"] is None]
 
 
-def _stored(db, year):
-    found = rows(db, """SELECT w.id, w.kind, w.period, w.count, w.since, w.until, a.code AS agency,
+def counts_of(db, year, dismissed=False):
+    """How many warnings of each stored kind the year has ({kind: n}), dismissed ones left out unless `dismissed`."""
+    return {r["kind"]: r["n"] for r in rows(db, f"""SELECT w.kind, count(*) AS n FROM warnings w WHERE w.year = ?
+        {'' if dismissed else UNDISMISSED} GROUP BY w.kind""", [year])}
+
+
+def warning_by_key(db, key, year, now, tz, limits):
+    """One warning of the year by its key (for a follow-up about it), or None."""
+    if key.startswith("w") and key[1:].isdigit() and len(key) < 19:
+        found = _stored(db, year, None, True, 1, None, warning_id=int(key[1:]))
+    elif key.split(":", 1)[0] in KINDS:
+        found = [w for w in warnings_of(db, year, now, tz, limits, dismissed=True, kind=key.split(":", 1)[0])
+                 if w["key"] == key]
+    else:
+        found = []
+    for warning in found:
+        warning["dismissal"] = _dismissals(db, [warning["key"]]).get(warning["key"])
+    return found[0] if found else None
+
+
+UNDISMISSED = "AND NOT EXISTS (SELECT 1 FROM warning_dismissals d WHERE d.key = 'w' || w.id)"
+CHUNK = 500  # values bound in one IN (...)
+
+
+def _dismissals(db, keys):
+    """{key: {reason, dismissed_at, by_name}} of those of `keys` that were dismissed."""
+    gone = {}
+    for at in range(0, len(keys), CHUNK):
+        part = keys[at:at + CHUNK]
+        gone.update({r["key"]: r for r in rows(db, f"""SELECT d.key, d.reason, d.dismissed_at, u.name AS by_name
+            FROM warning_dismissals d JOIN users u ON u.id = d.user_id WHERE d.key IN ({','.join('?' * len(part))})""",
+                                                    part)})
+    return gone
+
+
+def _stored(db, year, kind, dismissed, limit, before, warning_id=None):
+    """A page of one kind's stored warnings, newest first (or the one with warning_id), with their inspections."""
+    where, values = ["w.year = ?"], [year]
+    if warning_id is not None:
+        where.append("w.id = ?")
+        values.append(warning_id)
+    else:
+        where.append("w.kind = ?")
+        values.append(kind)
+    if before:
+        where.append("(w.until, w.id) < (?, ?)")
+        values += list(before)
+    found = rows(db, f"""SELECT w.id, w.kind, w.period, w.count, w.since, w.until, a.code AS agency,
         a.name AS agency_name, e.id AS enterprise_id, e.usci, e.name AS enterprise_name
         FROM warnings w LEFT JOIN agencies a ON a.id = w.agency_id LEFT JOIN enterprises e ON e.id = w.enterprise_id
-        WHERE w.year = ? ORDER BY w.kind, w.until DESC, w.id DESC""", [year])
+        WHERE {' AND '.join(where)} {'' if dismissed else UNDISMISSED} ORDER BY w.until DESC, w.id DESC LIMIT ?""",
+                 values + [-1 if limit is None else limit])
     ids = {}
-    if found:
-        marks = ",".join("?" * len(found))
-        for r in rows(db, f"""SELECT warning_id, inspection_id FROM warning_inspections WHERE warning_id IN ({marks})
-                             ORDER BY warning_id, inspection_id""", [w["id"] for w in found]):
+    for at in range(0, len(found), CHUNK):
+        part = [w["id"] for w in found[at:at + CHUNK]]
+        for r in rows(db, f"""SELECT warning_id, inspection_id FROM warning_inspections
+                             WHERE warning_id IN ({','.join('?' * len(part))}) ORDER BY warning_id, inspection_id""", part):
             ids.setdefault(r["warning_id"], []).append(r["inspection_id"])
     return [_warning(f"w{w['id']}", w["kind"], w["count"], w["since"], ids.get(w["id"], [])[-SHOWN_IDS:], w["until"],
                      period=w["period"], agency=w["agency"], agency_name=w["agency_name"],
                      enterprise=w["enterprise_id"] and {"id": w["enterprise_id"], "usci": w["usci"],
-                                                        "name": w["enterprise_name"]}) for w in found]
+                                                        "name": w["enterprise_name"]}) | {"id": w["id"]}
+            for w in found]
 
 
 def _warning(key, kind, count, since, inspections, until=None, period=None, agency=None, agency_name=None,

@@ -535,3 +535,12 @@ CREATE INDEX segment_counts_district ON segment_counts(agency_id, district, mont
 CREATE INDEX segment_counts_industry ON segment_counts(agency_id, industry, month);
 CREATE INDEX segment_counts_risk ON segment_counts(agency_id, risk_level, month)
 """)
+
+
+@migrations()
+def m018_warning_pages(db):
+    """A kind's stored warnings newest first, a page at a time (a city records tens of thousands a year)."""
+    _run(db, """
+DROP INDEX warnings_year;
+CREATE INDEX warnings_year ON warnings(year, kind, until, id)
+""")

@@ -208,6 +208,9 @@ def rotate_qr_token(db, enterprise_id):
     return token
 
 
+CANDIDATES = 2000  # names a search reads at most before it stops looking
+
+
 def search(db, text, limit=20):
     """Enterprises whose USCI starts with, or whose name contains, the text (manual entry, the supervisor's lookup).
 
@@ -228,15 +231,21 @@ def search(db, text, limit=20):
     if len(text) == 1:  # one character is in too many names to search for: the names that start with it
         return rows(db, f"SELECT {COLUMNS} FROM enterprises WHERE name >= ? AND name < ? ORDER BY name LIMIT ?",
                     [text, text + "\U0010ffff", limit])
-    grams = list(dict.fromkeys(name_grams(text).split()))
-    grams = [g for g in grams if len(g) == 3] or grams  # triples when the text has them: rarer, so faster
-    if not grams or len(grams[0]) < 2:  # signs alone, or one letter among them: nothing the index can find
+    words = text.split()  # each word must be in the name, in any order ("规模 测试")
+    grams = []
+    for word in words:
+        found_grams = [g for g in name_grams(word).split() if len(g) >= 2]
+        grams += [g for g in found_grams if len(g) == 3] or found_grams  # triples when it has them: rarer, so faster
+    grams = list(dict.fromkeys(grams))
+    if not grams:  # signs or single letters alone: nothing the index can find
         return []
     match = " AND ".join('"{}"'.format(g.replace('"', '""')) for g in grams)  # each an FTS5 string
-    like = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    found = rows(db, f"""SELECT {COLUMNS} FROM enterprise_names CROSS JOIN enterprises e ON e.id = enterprise_names.rowid
-                        WHERE enterprise_names MATCH ? AND e.name LIKE ? ESCAPE '\\' LIMIT ?""",
-                 [match, f"%{like}%", limit])
+    likes = ["%{}%".format(w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")) for w in words]
+    # at most CANDIDATES names whose runs match are read: text in most names (a common word) cannot read millions
+    contains = " AND ".join(["e.name LIKE ? ESCAPE '\\'"] * len(words))
+    found = rows(db, f"""SELECT {COLUMNS} FROM (SELECT rowid FROM enterprise_names WHERE enterprise_names MATCH ?
+                        LIMIT {CANDIDATES}) m CROSS JOIN enterprises e ON e.id = m.rowid WHERE {contains} LIMIT ?""",
+                 [match, *likes, limit])
     return sorted(found, key=lambda e: e["name"])
 
 

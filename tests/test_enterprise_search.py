@@ -54,3 +54,18 @@ def test_the_name_index_follows_renames_and_imports(store):
     assert [e["id"] for e in enterprises.search(store, "新名")] == [found["id"]]
     enterprises.import_enterprises(store, enterprises.parse_csv(f"usci,name\n{found['usci']},再改的公司\n"))
     assert [e["id"] for e in enterprises.search(store, "再改")] == [found["id"]]
+
+
+def test_words_apart_each_must_be_in_the_name_in_any_order(store):
+    both = add_enterprise(store, name="株洲星辰餐饮店")
+    add_enterprise(store, name="株洲明辉机械有限公司")
+    assert [e["id"] for e in enterprises.search(store, "星辰 株洲")] == [both["id"]]
+    assert [e["id"] for e in enterprises.search(store, " 餐饮  星辰 ")] == [both["id"]]
+    assert enterprises.search(store, "星辰 机械") == []
+
+
+def test_a_search_reads_at_most_the_candidates_it_is_allowed(store, monkeypatch):
+    for n in range(5):
+        add_enterprise(store, name=f"测试企业{n}号")
+    monkeypatch.setattr(enterprises, "CANDIDATES", 3)
+    assert len(enterprises.search(store, "测试企业")) == 3  # five names match; the first three read are shown

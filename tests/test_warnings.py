@@ -188,3 +188,23 @@ def test_the_frequency_rule_as_a_table():
     late_entry = [at - timedelta(days=2), at + timedelta(days=2)]  # a late entry between two later inspections
     assert thresholds.frequency_breaches(late_entry + [at], at, TZ, limits) == [("week", 3, late_entry[0])]
     assert date(2027, 5, 10) == at.astimezone(TZ).date()
+
+
+def test_a_kinds_stored_warnings_come_a_page_at_a_time_newest_first(store, world, people):
+    for n in range(3):
+        firm = add_enterprise(store)
+        complaint(store, firm, beijing(2027, 4, 1 + n, 9, 0))
+        complaint(store, firm, beijing(2027, 4, 1 + n, 15, 0))
+    assert alerts.counts_of(store, 2027) == {"frequent": 3}
+    first = listed(store, 2027, kind="frequent", limit=2)
+    assert [w["until"][:10] for w in first] == ["2027-04-03", "2027-04-02"]
+    rest = listed(store, 2027, kind="frequent", limit=2, before=(first[-1]["until"], first[-1]["id"]))
+    assert [w["until"][:10] for w in rest] == ["2027-04-01"]
+    assert len(listed(store, 2027, limit=None)) == 3 and len(listed(store, 2027, limit=1)) == 1
+    supervisor = accounts.user_by_username(store, "super")
+    alerts.dismiss(store, first[0]["key"], 2027, supervisor, "同一投诉", NOW)
+    assert alerts.counts_of(store, 2027) == {"frequent": 2}
+    assert [w["key"] for w in listed(store, 2027, kind="frequent", limit=1)] == [first[1]["key"]]
+    assert alerts.warning_by_key(store, first[0]["key"], 2027, NOW, TZ, thresholds.DEFAULTS)["dismissal"]["reason"] \
+        == "同一投诉"
+    assert alerts.warning_by_key(store, "w999", 2027, NOW, TZ, thresholds.DEFAULTS) is None

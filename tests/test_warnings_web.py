@@ -159,7 +159,8 @@ def test_the_api_lists_warnings_in_the_contract_shape(client, auth, world, frequ
     assert sorted(day["inspections"]) == sorted(frequent["inspections"])
     assert day["since"] <= day["until"] and day["since"].endswith("Z")
     assert "agency" not in day, "a warning about an enterprise names no agency"
-    assert client.get(f"/api/v1/warnings?year={this_year() - 1}", headers=auth("super")).get_json() == {"warnings": []}
+    assert client.get(f"/api/v1/warnings?year={this_year() - 1}", headers=auth("super")).get_json() == {"warnings": [],
+                                                                                                     "next": None}
 
 
 def test_the_api_dismisses_a_warning_with_a_reason(client, auth, store, world, frequent):

@@ -18,7 +18,8 @@ from . import alert_limits, chosen_year, database, local_date, now, role_require
 from .problems import problem_text
 
 bp = Blueprint("alerts", __name__, url_prefix="/supervisor/warnings")
-SHOWN_PER_KIND = 20  # the page lists this many of each kind; ?kind= lists all of one
+SHOWN_PER_KIND = alerts.PAGE  # the page lists the newest of each kind; ?kind= pages through one kind
+KIND_PAGE = 50
 
 TITLES = {
     "frequent": _l("Inspected too often"),
@@ -109,13 +110,27 @@ def render_warnings(year, form=None, failed=None, status=200):
     show_dismissed = request.args.get("dismissed") == "1"
     kind = request.args.get("kind")
     kind = kind if kind in alerts.KINDS else None
-    found = [w for w in alerts.warnings_of(database(), year, now(), tz(), alert_limits(), dismissed=show_dismissed)
-             if kind is None or w["kind"] == kind]
+    before = cursor(request.args.get("before"))
+    db = database()
+    found = alerts.warnings_of(db, year, now(), tz(), alert_limits(), dismissed=show_dismissed, kind=kind,
+                               limit=KIND_PAGE if kind else SHOWN_PER_KIND, before=before)
     active = [w for w in found if w["dismissal"] is None]
+    groups = grouped(active)
+    totals = {k: len(group) for k, group in groups} | alerts.counts_of(db, year)  # stored kinds: counted in SQL
+    older = (f"{found[-1]['until']},{found[-1]['id']}" if kind in alerts.STORED and len(found) == KIND_PAGE
+             else None)
     return render_template("alerts/warnings.html", year=year, this_year=now().astimezone(tz()).year, kind=kind,
-                           groups=grouped(active), count=len(active), show_dismissed=show_dismissed,
+                           groups=groups, totals=totals, count=sum(totals.values()), show_dismissed=show_dismissed,
                            shown=None if kind else SHOWN_PER_KIND, form=form or DismissForm(), failed=failed,
-                           dismissed=[w for w in found if w["dismissal"] is not None]), status
+                           older=older, dismissed=[w for w in found if w["dismissal"] is not None]), status
+
+
+def cursor(text):
+    """The (until, id) of the last warning of the page before, from ?before=UNTIL,ID; None when absent or malformed."""
+    until, _, warning_id = (text or "").partition(",")
+    if len(until) == 20 and warning_id.isdigit() and len(warning_id) < 19:
+        return until, int(warning_id)
+    return None
 
 
 @bp.route("/dismiss", methods=["POST"])

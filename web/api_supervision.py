@@ -18,6 +18,12 @@ TEXT = validate.Length(1, followups.TEXT_MAX)
 class WarningQuery(ma.Schema):
     year = fields.Integer(validate=validate.Range(2000, 2100), metadata={"description": "this year by default"})
     dismissed = fields.Boolean(load_default=False, metadata={"description": "also list the dismissed warnings"})
+    kind = fields.String(validate=validate.OneOf(alerts.KINDS), metadata={"description": "this kind only"})
+    limit = fields.Integer(load_default=100, validate=validate.Range(1, 1000), metadata={
+        "description": "at most this many of each kind recorded as it happened (frequent, far_from_site, "
+                       "repeated_no_issue), newest first"})
+    before = fields.String(validate=validate.Regexp(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ,\d{1,18}$"), metadata={
+        "description": "with kind: the `next` of the page before"})
 
 
 class Dismissal(ma.Schema):
@@ -46,6 +52,7 @@ class WarningSchema(ma.Schema):
 
 class WarningList(ma.Schema):
     warnings = fields.List(fields.Nested(WarningSchema))
+    next = fields.String(allow_none=True, metadata={"description": "with kind: give it as `before` for the next page"})
 
 
 class DismissalRequest(schemas.Strict):
@@ -157,8 +164,12 @@ def list_warnings(query):
     overdue) only for the current year."""
     caller("supervisor")
     year = query.get("year") or now().astimezone(tz()).year
-    found = alerts.warnings_of(database(), year, now(), tz(), alert_limits(), dismissed=query["dismissed"])
-    return {"warnings": [warning_json(w) for w in found]}
+    kind, limit = query.get("kind"), query["limit"]
+    before = query.get("before", "").partition(",")
+    found = alerts.warnings_of(database(), year, now(), tz(), alert_limits(), dismissed=query["dismissed"], kind=kind,
+                               limit=limit, before=(before[0], int(before[2])) if kind and before[2] else None)
+    last = found[-1] if kind in alerts.STORED and len(found) == limit else None
+    return {"warnings": [warning_json(w) for w in found], "next": f"{last['until']},{last['id']}" if last else None}
 
 
 @blp.route("/warnings/<string:key>/dismissal", methods=["POST"])

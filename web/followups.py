@@ -90,8 +90,7 @@ def source():
     """The warning or complaint named in the query, (None, None) when none is; 404 for one that does not exist."""
     key, complaint_id = request.args.get("warning"), request.args.get("complaint", type=int)
     if key:
-        found = next((w for w in alerts.warnings_of(database(), chosen_year(), now(), tz(), alert_limits(),
-                                                    dismissed=True) if w["key"] == key), None)
+        found = alerts.warning_by_key(database(), key[:100], chosen_year(), now(), tz(), alert_limits())
         if found is None:
             abort(404)
         return found, None

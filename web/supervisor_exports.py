@@ -79,7 +79,8 @@ def stats_export(ext):
 def warnings_export(ext):
     """The year's warnings (?year=), the dismissed ones too, with who dismissed them, when and why."""
     year = chosen_year()
-    table = exports.warning_rows(alerts.warnings_of(database(), year, now(), tz(), alert_limits(), dismissed=True))
+    table = exports.warning_rows(alerts.warnings_of(database(), year, now(), tz(), alert_limits(), dismissed=True,
+                                                       limit=None))
     return table_download(ext, f"warnings-{year}", exports.WARNING_COLUMNS, table, WARNING_LABELS)
 
 
