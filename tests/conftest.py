@@ -123,6 +123,27 @@ def login(client, username):
     return response
 
 
+def web_client(app, username=None, language="en"):
+    """A test client asking for `language` (English by default; None: the browser default, Chinese), logged in as the
+    user if one is named."""
+    client = app.test_client()
+    if language:
+        client.environ_base["HTTP_ACCEPT_LANGUAGE"] = language
+    if username:
+        login(client, username)
+    return client
+
+
+def html(response):
+    """A response's body as text."""
+    return response.get_data(as_text=True)
+
+
+def section(page, marker):
+    """The part of a page from the element carrying `marker` to the end of its section."""
+    return page.split(marker, 1)[1].split("</section>", 1)[0]
+
+
 def csrf_from(html):
     """The CSRF token of the first form in a page."""
     marker = 'name="csrf_token" type="hidden" value="'

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import add_enterprise, add_user, csrf_from, login, token_for
+from conftest import add_enterprise, add_user, csrf_from, token_for, web_client
 from markupsafe import escape
 
 from logbook import accounts, feedback, inspections
@@ -70,14 +70,6 @@ def stored(store, world):
     complaint = feedback.file_complaint(store, firm, "misconduct", COMPLAINT, closed, now)
     feedback.answer_complaint(store, complaint, accounts.user_by_username(store, "super"), "in_progress", ANSWER, now)
     return {"enterprise": enterprise, "closed": closed, "voided": voided, "exempt": exempt, "complaint": complaint}
-
-
-def web_client(app, username=None):
-    client = app.test_client()
-    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    if username:
-        login(client, username)
-    return client
 
 
 def page(client, path):

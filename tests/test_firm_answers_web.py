@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from babel.dates import format_date
-from conftest import TZ, add_enterprise, add_user, csrf_from, login, start
+from conftest import TZ, add_enterprise, add_user, csrf_from, html, section, start, web_client
 from PIL import Image
 
 import web
@@ -31,24 +31,6 @@ def a_jpeg(colour=(200, 30, 30)):
     out = io.BytesIO()
     Image.new("RGB", (64, 48), colour).save(out, "JPEG")
     return out.getvalue()
-
-
-def web_client(app, username=None):
-    """An English-speaking test client, logged in as the user if one is named."""
-    client = app.test_client()
-    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    if username:
-        login(client, username)
-    return client
-
-
-def html(response):
-    return response.get_data(as_text=True)
-
-
-def section(page, marker):
-    """The part of a page from the element carrying `marker` to the end of its section."""
-    return page.split(marker, 1)[1].split("</section>", 1)[0]
 
 
 def close_with_checks(store, inspection_id, result="case_filed", findings=None, now=None):

@@ -10,41 +10,25 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from conftest import KNOWN_CODE as CODE
-from conftest import PASSWORD, add_enterprise, add_user, close, csrf_from, login, start, token_for, void
+from conftest import (
+    PASSWORD,
+    add_enterprise,
+    add_user,
+    close,
+    csrf_from,
+    html,
+    login,
+    section,
+    start,
+    token_for,
+    void,
+    web_client,
+)
 
 from logbook import accounts, feedback, rules
 from logbook.db import row, rows, value
 
 TZ = ZoneInfo("Asia/Shanghai")
-
-
-
-
-
-
-
-
-def english(client):
-    """Make every request of the client ask for English."""
-    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    return client
-
-
-def web_client(app, username=None):
-    """An English-speaking test client, logged in as the user if one is named."""
-    client = english(app.test_client())
-    if username:
-        login(client, username)
-    return client
-
-
-def html(response):
-    return response.get_data(as_text=True)
-
-
-def section(page, marker):
-    """The part of a page from the element carrying `marker` to the end of its section."""
-    return page.split(marker, 1)[1].split("</section>", 1)[0]
 
 
 def today():

@@ -202,6 +202,29 @@ def camera(playwright, server, tmp_path):
         chromium.close()
 
 
+@contextmanager
+def watched_pages(browser, url, size=PHONE):
+    """open_page(viewport): a browser of one's own (own cookies, Chinese) on the server at `url`, returning its page.
+    Every console error, CSP violation (Chromium reports them as console errors) or uncaught script error on any of
+    these pages fails the test at the end of the block."""
+    errors, contexts = [], []
+
+    def open_page(viewport=size):
+        context = browser.new_context(base_url=url, viewport=viewport, locale="zh-CN")
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.on("console", lambda message: message.type == "error" and errors.append(
+            f"{message.text} ({message.location.get('url')})"))
+        page.on("pageerror", lambda error: errors.append(f"uncaught: {error}"))
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+    assert errors == [], "the pages logged errors:\n" + "\n".join(errors)
+
+
 def log_in(page, username, password=PASSWORD):
     """Log in through the form and wait until the role's home page has loaded."""
     page.goto("/login")

@@ -12,7 +12,7 @@ import pytest
 from logbook import accounts, inspections
 from logbook.db import row, rows, value
 
-from .conftest import LAPTOP, PHONE, add_enterprise, log_in
+from .conftest import LAPTOP, PHONE, add_enterprise, log_in, watched_pages
 
 TZ = ZoneInfo("Asia/Shanghai")  # the server's LOGBOOK_TIMEZONE
 SUPERVISOR, HEAD, AGENCY, AGENCY_NAME = "supervisor", "head.scjg", "SCJG", "市场监督管理局"
@@ -25,22 +25,8 @@ NOTE = "答复清楚，督办办结"
 def person(browser, server):
     """Open a browser of one's own (own cookies, Chinese) at a size; every console error, CSP violation or uncaught
     script error on its pages fails the test at its end."""
-    errors, contexts = [], []
-
-    def open_page(viewport):
-        context = browser.new_context(base_url=server["url"], viewport=viewport, locale="zh-CN")
-        context.set_default_timeout(10_000)
-        contexts.append(context)
-        page = context.new_page()
-        page.on("console", lambda message: message.type == "error" and errors.append(
-            f"{message.text} ({message.location.get('url')})"))
-        page.on("pageerror", lambda error: errors.append(f"uncaught: {error}"))
-        return page
-
-    yield open_page
-    for context in contexts:
-        context.close()
-    assert errors == [], "the pages logged errors:\n" + "\n".join(errors)
+    with watched_pages(browser, server["url"]) as open_page:
+        yield open_page
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import pytest
 from logbook import accounts, db, demo
 from logbook.db import rows, value
 
-from .conftest import HASH, LAPTOP, PASSWORD, PHONE, gunicorn, log_in
+from .conftest import HASH, LAPTOP, PASSWORD, gunicorn, log_in, watched_pages
 
 TZ = ZoneInfo("Asia/Shanghai")  # the server's LOGBOOK_TIMEZONE: task windows are its local dates
 INSPECTOR, INSPECTOR_NAME, INSPECTOR_CERT = "zhang.wei", "张伟", "43020001"
@@ -65,22 +65,8 @@ def person(browser, notice_server):
     """Open a browser of one's own (own cookies, Chinese, phone size unless told) on that server; returns its page.
     Every console error, CSP violation (Chromium reports them as console errors) or uncaught script error on any
     of these pages fails the test at its end."""
-    errors, contexts = [], []
-
-    def open_page(viewport=PHONE):
-        context = browser.new_context(base_url=notice_server["url"], viewport=viewport, locale="zh-CN")
-        context.set_default_timeout(10_000)
-        contexts.append(context)
-        page = context.new_page()
-        page.on("console", lambda message: message.type == "error" and errors.append(
-            f"{message.text} ({message.location.get('url')})"))
-        page.on("pageerror", lambda error: errors.append(f"uncaught: {error}"))
-        return page
-
-    yield open_page
-    for context in contexts:
-        context.close()
-    assert errors == [], "the pages logged errors:\n" + "\n".join(errors)
+    with watched_pages(browser, notice_server["url"]) as open_page:
+        yield open_page
 
 
 def flash(page):
