@@ -97,7 +97,7 @@ def call(port, method, path, body=None, headers=None):
 class Server:
     """Our own gunicorn on the benchmark database, stopped by its PID."""
 
-    def __init__(self, database, workers, log_path):
+    def __init__(self, database, workers, log_path, gthreads=1):
         self.port = free_port()
         env = dict(os.environ, LOGBOOK_DATABASE=str(database), LOGBOOK_SECRET_KEY="bench",
                    LOGBOOK_PASSWORD_HASH="pbkdf2:sha256:1000")
@@ -105,7 +105,7 @@ class Server:
         with open(log_path, "wb") as log:
             self.process = subprocess.Popen(
                 [str(gunicorn), "-w", str(workers), "-b", f"127.0.0.1:{self.port}", "--no-control-socket",
-                 "app:create_app()"],
+                 *(["-k", "gthread", "--threads", str(gthreads)] if gthreads > 1 else []), "app:create_app()"],
                 cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
         self.log_path = log_path
         deadline = time.monotonic() + 30
@@ -228,7 +228,9 @@ def machine():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (default 2)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
+    parser.add_argument("--gthreads", type=int, default=1, help="threads per gunicorn worker: more than 1 serves with "
+                        "gthread workers, whose scans wait on the process's writer together (group commit)")
     parser.add_argument("--duration", type=int, default=10, help="seconds per scenario (default 10)")
     parser.add_argument("--connections", type=int, default=16, help="concurrent connections (default 16)")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1)")
@@ -247,7 +249,7 @@ def main():
         names, qr_tokens = build_database(tmp / "bench.db", args.enterprises, args.inspectors)
         print(f"database: {args.enterprises:,} enterprises, {args.inspectors} inspectors, built in "
               f"{time.perf_counter() - started:.1f} s")
-        server = Server(tmp / "bench.db", args.workers, tmp / "gunicorn.log")
+        server = Server(tmp / "bench.db", args.workers, tmp / "gunicorn.log", args.gthreads)
         try:
             bearers = []
             for i, name in enumerate(names):
@@ -262,7 +264,8 @@ def main():
                 call(server.port, "GET", f"/api/v1/scan/{qr_tokens[0]}", headers={
                     "Authorization": f"Bearer {bearers[0][0]}"})
             before = counts(tmp / "bench.db")
-            print(f"gunicorn -w {args.workers} (sync), load: {tool}, {args.connections} connections, "
+            kind = f"gthread, {args.gthreads} threads" if args.gthreads > 1 else "sync"
+            print(f"gunicorn -w {args.workers} ({kind}), load: {tool}, {args.connections} connections, "
                   f"{args.duration} s per scenario, {args.rounds} round(s)\n")
             runs = {mode: [] for mode in MODES}
             offset = 0  # admit runs never reuse an enterprise of an earlier run
