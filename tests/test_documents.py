@@ -290,3 +290,18 @@ def test_the_pdf_loads_nothing_but_its_own_photos():
     for url in ("http://example.com/tracker.png", "file:///etc/passwd", "https://logbook.example/inspections/1/photos/1"):
         with pytest.raises(ValueError):
             fetcher.fetch(url)
+
+
+def test_without_pango_a_pdf_answers_503_with_a_clear_message_and_the_page_still_prints(app, inspected, monkeypatch):
+    import sys
+
+    import logbook
+
+    monkeypatch.delattr(logbook, "pdf", raising=False)
+    monkeypatch.setitem(sys.modules, "logbook.pdf", None)  # as when WeasyPrint cannot load Pango
+    client = web_client(app, "super", language="en")
+    response = client.get(f"/inspections/{inspected['id']}/record.pdf")
+    assert response.status_code == 503
+    assert "PDF documents are not available on this server yet" in response.get_data(as_text=True)
+    assert client.get(f"/inspections/{inspected['id']}/record").status_code == 200
+    assert web_client(app, "cat", language="en").get(f"/inspections/{inspected['id']}/record.pdf").status_code == 404

@@ -10,6 +10,7 @@ from urllib.parse import urljoin
 
 from flask import Blueprint, Response, abort, current_app, render_template, request, send_file, url_for
 from flask_babel import format_date
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from logbook import db, photos
@@ -105,9 +106,12 @@ def photo_file(found):
 
 def pdf_response(inspection_id, name):
     """A document rendered to PDF from the same template as its page, shown inline with a telling file name."""
-    from logbook import pdf  # imported on first use: WeasyPrint takes 0.45 s to load, more than the rest of the app
-
-    context = document(inspection_id, name)
+    context = document(inspection_id, name)  # who may see it first: a 404 is a 404 with or without Pango
+    try:
+        from logbook import pdf  # imported on first use: WeasyPrint takes 0.45 s to load, more than the app
+    except (ImportError, OSError):  # no WeasyPrint, or no Pango (scripts/system-packages.sh, docs/deploying.md)
+        current_app.logger.exception("PDF documents need Pango: apt-get install libpango-1.0-0 libpangoft2-1.0-0")
+        abort(503, _("PDF documents are not available on this server yet; the page itself prints the same."))
     html = render_template(TEMPLATES[name], **context)
     base = request.host_url
     files = {urljoin(base, url_for("documents.photo", inspection_id=inspection_id, photo_id=p["id"])):
