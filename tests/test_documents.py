@@ -10,7 +10,7 @@ from pathlib import Path
 import pypdfium2
 import pypdfium2.raw as pdfium_c
 import pytest
-from conftest import TZ, add_enterprise, add_user, login, start, void
+from conftest import TZ, add_enterprise, add_user, start, void, web_client
 from PIL import Image, ImageDraw
 
 from logbook import accounts, checkpoints, demo, feedback, inspections, pdf, photos
@@ -75,16 +75,6 @@ def inspected(app, store, world, inspectors):
     return inspections.inspection(store, inspection_id)
 
 
-def web_client(app, username=None, language=None):
-    """A test client, logged in as the user if one is named, asking for a language if one is given."""
-    client = app.test_client()
-    if language:
-        client.environ_base["HTTP_ACCEPT_LANGUAGE"] = language
-    if username:
-        login(client, username)
-    return client
-
-
 def page_of(client, path):
     response = client.get(path)
     assert response.status_code == 200, path
@@ -104,7 +94,7 @@ def pdf_text(data):
 
 @pytest.mark.parametrize("document", ["record", "result"])
 def test_both_documents_show_the_parties_the_checklist_the_findings_the_deadline_and_the_rights(app, inspected, document):
-    page = page_of(web_client(app, "zhang.wei", "en"), f"/inspections/{inspected['id']}/{document}")
+    page = page_of(web_client(app, "zhang.wei"), f"/inspections/{inspected['id']}/{document}")
     for text in ("市场监督管理局", "食品安全法第三十五条", "特种设备安全法第三十三条", "张伟", "43020019001", "李娜",
                  "43020019002", "株洲测试机械有限公司", inspected["enterprise"]["usci"], "食品经营许可证是否在有效期内",
                  "两名从业人员健康证明过期（2025年12月到期）", FINDINGS, "Rectification ordered", inspected["journal_hash"],
@@ -120,7 +110,7 @@ def test_both_documents_show_the_parties_the_checklist_the_findings_the_deadline
 
 def test_the_statement_period_follows_the_setting(app, inspected):
     app.config["LOGBOOK_STATEMENT_DAYS"] = 7
-    page = page_of(web_client(app, "firm1", "en"), f"/inspections/{inspected['id']}/result")
+    page = page_of(web_client(app, "firm1"), f"/inspections/{inspected['id']}/result")
     assert "within 7 days of the close" in page
 
 
@@ -128,12 +118,12 @@ def test_the_firms_statement_is_printed_once_made(app, store, inspected):
     feedback.make_statement(store, inspected["id"], accounts.user_by_username(store, "firm1"),
                             "两名员工已于检查当日补办健康证明，请予核实。", datetime.now(UTC))
     for document in ("record", "result"):
-        page = page_of(web_client(app, "super", "en"), f"/inspections/{inspected['id']}/{document}")
+        page = page_of(web_client(app, "super"), f"/inspections/{inspected['id']}/{document}")
         assert "两名员工已于检查当日补办健康证明，请予核实。" in page.split('id="statement"', 1)[1]
 
 
 def test_the_photos_are_an_appendix_with_their_sha256(app, inspected):
-    page = page_of(web_client(app, "firm1", "en"), f"/inspections/{inspected['id']}/record")
+    page = page_of(web_client(app, "firm1"), f"/inspections/{inspected['id']}/record")
     appendix = page.split('id="photos"', 1)[1]
     photo = inspected["photos"][0]
     assert f'src="/inspections/{inspected["id"]}/photos/{photo["id"]}"' in appendix
@@ -143,20 +133,20 @@ def test_the_photos_are_an_appendix_with_their_sha256(app, inspected):
 def test_the_record_of_an_open_inspection_prints_as_a_draft_with_boxes_to_tick(app, store, world):
     checkpoints.import_checkpoints(store, checkpoints.parse_csv(store, CHECKLIST))
     inspection_id = start(store, world["enterprise"])
-    page = page_of(web_client(app, "ann", "en"), f"/inspections/{inspection_id}/record")
+    page = page_of(web_client(app, "ann"), f"/inspections/{inspection_id}/record")
     assert 'id="mark"' in page and "DRAFT" in page
     assert "□Pass" in page and "□Fail" in page and "□Not applicable" in page
     assert "/result" not in page  # no link to a result notice that does not exist
 
 
 def test_a_closed_inspections_record_is_no_draft(app, inspected):
-    page = page_of(web_client(app, "zhang.wei", "en"), f"/inspections/{inspected['id']}/record")
+    page = page_of(web_client(app, "zhang.wei"), f"/inspections/{inspected['id']}/record")
     assert 'id="mark"' not in page and "DRAFT" not in page and "□" not in page
 
 
 @pytest.mark.parametrize("path", ["/inspections/{id}/result", "/inspections/{id}/result.pdf"])
 def test_an_open_or_voided_inspection_has_no_result_notice(app, store, world, path):
-    client = web_client(app, "ann")
+    client = web_client(app, "ann", language=None)
     still_open = start(store, world["enterprise"])
     voided = start(store, world["enterprise"])
     void(store, voided)
@@ -167,7 +157,7 @@ def test_an_open_or_voided_inspection_has_no_result_notice(app, store, world, pa
 def test_a_voided_inspections_record_says_so_with_the_reason(app, store, world):
     voided = start(store, world["enterprise"])
     void(store, voided, reason="扫错了企业")
-    page = page_of(web_client(app, "ann", "en"), f"/inspections/{voided}/record")
+    page = page_of(web_client(app, "ann"), f"/inspections/{voided}/record")
     assert "VOIDED" in page and "扫错了企业" in page
 
 
@@ -182,7 +172,7 @@ PATHS = ["/inspections/{id}/record", "/inspections/{id}/record.pdf", "/inspectio
 def test_anyone_who_may_not_see_the_inspection_gets_404(app, store, inspected, path, username):
     if username == "other-firm":
         add_user(store, "other-firm", "firm", usci_code=add_enterprise(store, name="别家公司")["usci"])
-    response = web_client(app, username).get(path.format(id=inspected["id"], photo=inspected["photos"][0]["id"]))
+    response = web_client(app, username, language=None).get(path.format(id=inspected["id"], photo=inspected["photos"][0]["id"]))
     assert response.status_code == 404
 
 
@@ -195,13 +185,13 @@ def test_anonymous_users_are_sent_to_log_in(app, inspected, path):
 
 @pytest.mark.parametrize("username", ["zhang.wei", "li.na", "firm1", "super"])
 def test_the_inspectors_the_firm_and_supervisors_see_both_documents(app, inspected, username):
-    client = web_client(app, username)
+    client = web_client(app, username, language=None)
     for document in ("record", "result"):
         assert client.get(f"/inspections/{inspected['id']}/{document}").status_code == 200
 
 
 def test_an_unknown_inspection_or_photo_is_404(app, inspected):
-    client = web_client(app, "super")
+    client = web_client(app, "super", language=None)
     assert client.get("/inspections/999999/record").status_code == 404
     assert client.get(f"/inspections/{inspected['id']}/photos/999999").status_code == 404
     assert client.get(f"/inspections/{inspected['id'] + 1}/photos/{inspected['photos'][0]['id']}").status_code == 404
@@ -209,7 +199,7 @@ def test_an_unknown_inspection_or_photo_is_404(app, inspected):
 
 def test_the_photo_is_served_privately_as_stored(app, inspected):
     photo = inspected["photos"][0]
-    with web_client(app, "firm1").get(f"/inspections/{inspected['id']}/photos/{photo['id']}") as response:
+    with web_client(app, "firm1", language=None).get(f"/inspections/{inspected['id']}/photos/{photo['id']}") as response:
         assert response.status_code == 200 and response.mimetype == photo["media_type"]
         assert response.cache_control.private and not response.cache_control.public and response.cache_control.max_age
         assert hashlib.sha256(response.get_data()).hexdigest() == photo["sha256"]
@@ -220,7 +210,7 @@ def test_user_text_is_escaped(app, store, world):
     inspection_id = start(store, world["enterprise"])
     close_with_checks(store, inspection_id, "case_filed", "<script>alert(1)</script>", {0: "<b>bold</b>"}, by="ann")
     for document in ("record", "result"):
-        page = page_of(web_client(app, "ann"), f"/inspections/{inspection_id}/{document}")
+        page = page_of(web_client(app, "ann", language=None), f"/inspections/{inspection_id}/{document}")
         assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
         assert "<b>bold" not in page and "&lt;b&gt;bold&lt;/b&gt;" in page
 
@@ -228,7 +218,7 @@ def test_user_text_is_escaped(app, store, world):
 # ---- the PDF --------------------------------------------------------------------------------------------------
 
 def test_the_record_as_pdf_is_the_same_document_with_its_photo(app, inspected):
-    response = web_client(app, "firm1").get(f"/inspections/{inspected['id']}/record.pdf")
+    response = web_client(app, "firm1", language=None).get(f"/inspections/{inspected['id']}/record.pdf")
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     assert f"-{inspected['id']:06d}-record.pdf" in response.headers["Content-Disposition"]
     text = "".join(pdf_text(response.get_data()).split())  # the PDF's lines, as one string
@@ -244,7 +234,7 @@ def test_the_record_as_pdf_is_the_same_document_with_its_photo(app, inspected):
 
 
 def test_the_result_notice_as_pdf(app, inspected):
-    response = web_client(app, "super").get(f"/inspections/{inspected['id']}/result.pdf")
+    response = web_client(app, "super", language=None).get(f"/inspections/{inspected['id']}/result.pdf")
     assert response.mimetype == "application/pdf"
     text = pdf_text(response.get_data())
     assert "检查结果告知书" in text and "李娜" in text and "43020019002" in text
@@ -299,9 +289,9 @@ def test_without_pango_a_pdf_answers_503_with_a_clear_message_and_the_page_still
 
     monkeypatch.delattr(logbook, "pdf", raising=False)
     monkeypatch.setitem(sys.modules, "logbook.pdf", None)  # as when WeasyPrint cannot load Pango
-    client = web_client(app, "super", language="en")
+    client = web_client(app, "super")
     response = client.get(f"/inspections/{inspected['id']}/record.pdf")
     assert response.status_code == 503
     assert "PDF documents are not available on this server yet" in response.get_data(as_text=True)
     assert client.get(f"/inspections/{inspected['id']}/record").status_code == 200
-    assert web_client(app, "cat", language="en").get(f"/inspections/{inspected['id']}/record.pdf").status_code == 404
+    assert web_client(app, "cat").get(f"/inspections/{inspected['id']}/record.pdf").status_code == 404
