@@ -29,7 +29,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -283,7 +283,9 @@ def main():
         finally:
             server.stop()
         log = (tmp / "gunicorn.log").read_text()
-    summarise(runs, before, after, len(qr_tokens) - 1, log)
+        disk = durable_commits(tmp)
+        domain = in_process(tmp / "bench.db", qr_tokens, names)
+    summarise(runs, before, after, len(qr_tokens) - 1, log, disk, domain)
 
 
 def counts(path):
@@ -301,9 +303,51 @@ def report(mode, r):
           f"{r['requests']:7,} requests, socket errors {r['socket_errors']}{extra}")
 
 
-def summarise(runs, before, after, fresh, log):
+def durable_commits(folder, seconds=3.0):
+    """The disk's limit, measured now: one-row commits per second with WAL and synchronous=FULL, one after another
+    (what a write path that commits each scan alone can reach at best)."""
+    path = Path(folder) / "fsync.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, x TEXT)")
+        done, deadline = 0, time.monotonic() + seconds
+        started = time.monotonic()
+        while time.monotonic() < deadline:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("INSERT INTO t (x) VALUES ('scan')")
+            conn.execute("COMMIT")
+            done += 1
+        return done / (time.monotonic() - started)
+    finally:
+        conn.close()
+
+
+def in_process(path, qr_tokens, names, count=300):
+    """Scans per second of the domain alone (inspections.record_inspection on one connection, synchronous=FULL, no
+    web stack), on enterprises the load did not use."""
+    store = db.connect(str(path))
+    try:
+        caller = accounts.user_by_username(store, names[0])
+        tz = ZoneInfo("Asia/Shanghai")
+        started = time.perf_counter()
+        for token in qr_tokens[-count:]:
+            inspections.record_inspection(store, caller, inspections.StartRequest(
+                qr_token=token, kind="routine", inspectors=[names[1]], items=["SCJG-001"]), datetime.now(UTC), tz)
+        return count / (time.perf_counter() - started)
+    finally:
+        store.conn.close()
+
+
+def summarise(runs, before, after, fresh, log, disk=None, domain=None):
     """Medians, the ratios SPEC §8 cares about, and a check that the database saw what the clients saw."""
     rps = {mode: statistics.median(r["rps"] for r in runs[mode]) for mode in MODES}
+    if disk:
+        print(f"\ndisk's limit:  {disk:8,.0f} one-row durable commits/s (same run); admit = {rps['admit'] / disk:.2f} of it")
+    if domain:
+        print(f"domain alone:  {domain:8,.0f} scans/s in process (synchronous=FULL, no web stack); "
+              f"admit = {rps['admit'] / domain:.2f} of it")
     admitted = after[0] - before[0]
     admit_requests = sum(r["requests"] for r in runs["admit"])
     print(f"\nwrite/hello  (admit path):  {rps['admit'] / rps['hello']:.2f}   (SPEC §8 wants >= 0.50)")
