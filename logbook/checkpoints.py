@@ -111,8 +111,7 @@ def answer_checkpoint(db, inspection_id, caller, checkpoint_id, outcome, note):
     lost if the inspector's page reloads; closing records the answers for good, in the journal."""
     found = inspections.inspection_for(db, inspection_id, caller, "act")
     if checkpoint_id not in {c["id"] for c in found["checkpoints"]}:
-        raise Invalid({"checkpoint": Problem("unknown_checkpoint", "checkpoint {checkpoint} is not on this "
-                                             "inspection's checklist", checkpoint=checkpoint_id)})
+        raise Invalid({"checkpoint": rules.unknown_checkpoint(checkpoint_id)})
     if outcome is not None and outcome not in rules.OUTCOMES:
         raise Invalid({"outcome": Problem("bad_outcome", "an outcome is one of {outcomes}",
                                           outcomes=", ".join(rules.OUTCOMES))})
@@ -120,6 +119,6 @@ def answer_checkpoint(db, inspection_id, caller, checkpoint_id, outcome, note):
     with immediate(db):
         status = value(db, "SELECT status FROM inspections WHERE id = ?", [inspection_id])
         if status != "open":
-            raise NotOpen(Problem("not_open", "the inspection is {status}, not open", status=status))
+            raise NotOpen.because(status)
         db.execute("UPDATE inspection_checkpoints SET outcome = ?, note = ? WHERE inspection_id = ? AND checkpoint_id = ?",
                    [outcome, note, inspection_id, checkpoint_id])

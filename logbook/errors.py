@@ -47,6 +47,11 @@ class CertificateInvalid(LogbookError):
 class NotOpen(LogbookError):
     """The inspection is not open."""
 
+    @classmethod
+    def because(cls, status):
+        """The refusal for an inspection whose status is `status` (closed or voided)."""
+        return cls(Problem("not_open", "the inspection is {status}, not open", status=status))
+
 
 class NotVoidable(LogbookError):
     """The inspection can no longer be voided; the message says why."""

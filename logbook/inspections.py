@@ -414,7 +414,7 @@ def close_inspection(db, inspection_id, caller, result, findings, rectify_by, no
     whatever else is wrong."""
     found = inspection_for(db, inspection_id, caller, "act")
     if found["status"] != "open":
-        raise NotOpen(Problem("not_open", "the inspection is {status}, not open", status=found["status"]))
+        raise NotOpen.because(found["status"])
     problems = rules.close_problems(result, findings, rectify_by, now.astimezone(tz).date())
     problems = rules.check_problems([c["id"] for c in found["checkpoints"]], checks, result) | problems
     if problems:
@@ -427,7 +427,7 @@ def close_inspection(db, inspection_id, caller, result, findings, rectify_by, no
     with immediate(db):
         status = value(db, "SELECT status FROM inspections WHERE id = ?", [inspection_id])
         if status != "open":
-            raise NotOpen(Problem("not_open", "the inspection is {status}, not open", status=status))
+            raise NotOpen.because(status)
         db.execute("UPDATE inspections SET status = 'closed', closed_at = ?, result = ?, findings = ?, rectify_by = ? "
                    "WHERE id = ?", [at, result, findings, rectify_text, inspection_id])
         db.conn.executemany("UPDATE inspection_checkpoints SET outcome = ?, note = ? WHERE inspection_id = ? "

@@ -12,10 +12,10 @@ import os
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from . import inspections
+from . import inspections, rules
 from .audit import append_journal
 from .db import immediate, now_text, row, value
-from .errors import Invalid, NotFound, NotOpen, PhotoTooLarge, Problem, UnsupportedPhoto
+from .errors import Invalid, NotFound, NotOpen, PhotoTooLarge, UnsupportedPhoto
 
 MAX_BYTES = 10 * 1024 * 1024     # SPEC §10: up to 10 MB each
 MAX_PIXELS = 50_000_000          # a phone takes 12-50 megapixels; more is a decompression bomb
@@ -97,17 +97,16 @@ def add_photo(db, store, inspection_id, caller, data, checkpoint_id, now):
     {id, sha256}. NotFound, NotOpen, Invalid (a checkpoint not on its checklist), PhotoTooLarge, UnsupportedPhoto."""
     found = inspections.inspection_for(db, inspection_id, caller, "act")
     if found["status"] != "open":
-        raise NotOpen(Problem("not_open", "the inspection is {status}, not open", status=found["status"]))
+        raise NotOpen.because(found["status"])
     if checkpoint_id is not None and checkpoint_id not in {c["id"] for c in found["checkpoints"]}:
-        raise Invalid({"checkpoint": Problem("unknown_checkpoint", "checkpoint {checkpoint} is not on this "
-                                             "inspection's checklist", checkpoint=checkpoint_id)})
+        raise Invalid({"checkpoint": rules.unknown_checkpoint(checkpoint_id)})
     stored = prepare(data)  # the slow part, before the write lock
     sha256 = save_file(store, stored[0], stored[1])
     at = now_text(now)
     with immediate(db):
         status = value(db, "SELECT status FROM inspections WHERE id = ?", [inspection_id])
         if status != "open":
-            raise NotOpen(Problem("not_open", "the inspection is {status}, not open", status=status))
+            raise NotOpen.because(status)
         photo_id = insert_photo(db, inspection_id, checkpoint_id, "evidence", stored, sha256, caller, at)
     return {"id": photo_id, "sha256": sha256}
 

@@ -381,6 +381,12 @@ def void_problem(status, recorded_at, now, confirmed=False):
 
 # ---- the inspection form (一张表单) ------------------------------------------------------------------
 
+def unknown_checkpoint(checkpoint):
+    """The problem of a checkpoint id that is not on the inspection's checklist."""
+    return Problem("unknown_checkpoint", "checkpoint {checkpoint} is not on this inspection's checklist",
+                   checkpoint=checkpoint)
+
+
 def check_problems(checkpoint_ids, checks, result):
     """Per-field problems of a close's checklist answers (SPEC §10): every checkpoint of the inspection answered once,
     a note for each fail, and no `no_issue` after a fail. `checks` is [{checkpoint, outcome, note}] or None."""
@@ -391,8 +397,7 @@ def check_problems(checkpoint_ids, checks, result):
     for check in checks:
         checkpoint = check["checkpoint"]
         if checkpoint not in checkpoint_ids:
-            problems["checks"] = Problem("unknown_checkpoint", "checkpoint {checkpoint} is not on this inspection's "
-                                         "checklist", checkpoint=checkpoint)
+            problems["checks"] = unknown_checkpoint(checkpoint)
         elif checkpoint in seen:
             problems["checks"] = Problem("checkpoint_twice", "checkpoint {checkpoint} is answered twice",
                                          checkpoint=checkpoint)

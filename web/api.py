@@ -231,8 +231,7 @@ def open_before_body(view):
     def checked(*args, **kwargs):
         found = inspections.inspection_for(database(), kwargs["inspection_id"], caller("inspector"), "act")
         if found["status"] != "open":
-            raise errors.NotOpen(errors.Problem("not_open", "the inspection is {status}, not open",
-                                                status=found["status"]))
+            raise errors.NotOpen.because(found["status"])
         return view(*args, **kwargs)
     return checked
 

@@ -11,8 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from logbook import checkpoints, errors, photos
-from logbook.rules import Problem
+from logbook import checkpoints, errors, photos, rules
 
 from . import database, now, role_required
 from .errors import api_error, handle_http_exception
@@ -99,8 +98,7 @@ def add_photo(inspection_id):
     back = back_to_checkpoint(inspection_id, checkpoint_id)
     upload = request.files.get("file")
     if raw and checkpoint_id is None:
-        return photo_refused(422, "invalid", problem_text(Problem(
-            "unknown_checkpoint", "checkpoint {checkpoint} is not on this inspection's checklist", checkpoint=raw)), back)
+        return photo_refused(422, "invalid", problem_text(rules.unknown_checkpoint(raw)), back)
     if upload is None or not upload.filename:
         return photo_refused(422, "invalid", _("Take or choose a photo first."), back)
     try:
