@@ -21,8 +21,8 @@ CHECKED = ("status", "kind", "counted", "entry", "late", "started_at", "recorded
 
 
 def append_journal(db, inspection_id, action, at, payload, task_id=None):
-    """Chain one entry to the head (the caller holds the write lock) and stamp the inspection with its hash. A task's
-    step is an entry with inspection_id 0, the task in its payload and its task_id column."""
+    """Chain one entry to the head (the caller holds the write lock) and stamp the inspection with its hash; return
+    the hash. A task's step is an entry with inspection_id 0, the task in its payload and its task_id column."""
     head = rows(db, "SELECT seq, hash FROM journal_head WHERE id = 1")[0]
     entry_id = head["seq"] + 1
     record = {"id": entry_id, "inspection_id": inspection_id, "action": action, "at": at, "payload": payload}
@@ -34,6 +34,7 @@ def append_journal(db, inspection_id, action, at, payload, task_id=None):
     db.execute("UPDATE journal_head SET seq = ?, hash = ? WHERE id = 1", [entry_id, digest])
     if inspection_id:
         db.execute("UPDATE inspections SET journal_hash = ? WHERE id = ?", [digest, inspection_id])
+    return digest
 
 
 def task_state(db, task_id):

@@ -6,6 +6,7 @@ Decisions come from logbook.rules; this module gathers the facts, holds the writ
 import hashlib
 import json
 import secrets
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
@@ -223,23 +224,24 @@ def _facts(db, caller, request, enterprise, day, late, counted_kinds):
     agencies = list(dict.fromkeys(request.agencies or [caller["agency"]]))
     usernames = list(dict.fromkeys(u for u in request.inspectors if u != caller["username"]))
     marks = ",".join("?" * len(usernames))
-    others = rows(db, f"""SELECT u.id, u.username, u.cert_no, u.cert_expires_on, a.code AS agency FROM users u
+    others = rows(db, f"""SELECT u.id, u.username, u.name, u.cert_no, u.cert_expires_on, a.code AS agency FROM users u
         LEFT JOIN agencies a ON a.id = u.agency_id WHERE u.username IN ({marks}) AND u.role = 'inspector'
         AND u.active = 1""", usernames) if usernames else []
     found = {o["username"] for o in others}
     item_codes = list(dict.fromkeys(request.items))
     marks = ",".join("?" * len(item_codes))
-    item_rows = rows(db, f"""SELECT it.id, it.code, a.code AS agency FROM items it JOIN agencies a ON a.id = it.agency_id
+    item_rows = rows(db, f"""SELECT it.id, it.code, it.name, it.basis, a.code AS agency FROM items it
+        JOIN agencies a ON a.id = it.agency_id
         WHERE it.code IN ({marks}) AND it.active = 1 AND a.active = 1""", item_codes) if item_codes else []
     recheck = _recheck_target(db, request.recheck_of) if request.recheck_of is not None else None
-    known = {a["code"]: a["id"] for a in rows(db, "SELECT id, code FROM agencies WHERE active = 1")}
+    known = {a["code"]: a for a in rows(db, "SELECT id, code, name FROM agencies WHERE active = 1")}
     since = now_text(datetime.combine(day, datetime.min.time(), UTC) - timedelta(days=365))
-    streaks = [a for a in agencies if rules.clean_streak([r["result"] for r in rows(db, """SELECT i.result
+    streaks = [a for a in agencies if a in known and rules.clean_streak([r[0] for r in db.execute("""SELECT i.result
         FROM inspections i JOIN inspection_agencies ia ON ia.inspection_id = i.id
         WHERE i.enterprise_id = ? AND ia.agency_id = ? AND i.status != 'voided'
         AND i.kind != 'visit' AND i.started_at >= ? ORDER BY i.started_at DESC LIMIT ?""",
-        [enterprise["id"], known.get(a), since, rules.CLEAN_STREAK])])] if rules.is_counted(request.kind, counted_kinds) \
-        else []
+        [enterprise["id"], known[a]["id"], since, rules.CLEAN_STREAK])])] \
+        if rules.is_counted(request.kind, counted_kinds) else []
     facts = rules.Facts(
         kind=request.kind, agencies=agencies,
         known_agencies=set(known),
@@ -277,8 +279,29 @@ def record_inspection(db, caller, request, now, tz, counted_kinds=rules.COUNTED_
 
     Raises UnknownCode, Invalid, CertificateInvalid, TaskRequired (a kind in task_required without an approved task,
     or a task_id that cannot be started), or rules.CapReached (after recording the refusal). With an idempotency key
-    already used by this caller for the same request, returns the inspection it recorded.
+    already used by this caller for the same request, returns the inspection it recorded. The web serves the same
+    two halves apart: prepare_start on the request's connection, write_start in the write queue's next batch.
     """
+    start = prepare_start(db, caller, request, now, tz, counted_kinds, task_required, alert_limits)
+    if isinstance(start, int):
+        return start
+    refused = None
+    with immediate(db):
+        try:
+            recorded = write_start(db, start)
+        except rules.CapReached as e:  # the refusal row is written and kept
+            refused = e
+    if refused:
+        raise refused
+    return recorded.id
+
+
+def prepare_start(db, caller, request, now, tz, counted_kinds=rules.COUNTED_KINDS, task_required=(),
+                  alert_limits=thresholds.DEFAULTS):
+    """The half of a start that needs no lock: resolve the enterprise and the task, read the facts and check the
+    request against the rules. Returns the _Start that write_start decides and writes, or the id of the inspection
+    an earlier request with the same idempotency key recorded; raises what record_inspection raises, but CapReached.
+    Nothing read here decides the cap: write_start counts under the write lock."""
     replayed = _replayed(db, caller, request)
     if replayed:
         return replayed
@@ -293,7 +316,7 @@ def record_inspection(db, caller, request, now, tz, counted_kinds=rules.COUNTED_
     if request.kind != rules.VISIT and not rules.certificate_valid(caller["cert_no"], caller["cert_expires_on"], day):
         raise CertificateInvalid(Problem("certificate_invalid",
                                          "your enforcement certificate is missing or expired on {day}", day=day.isoformat()))
-    facts, others, item_rows, agency_ids = _facts(db, caller, request, enterprise, day, late, counted_kinds)
+    facts, others, item_rows, agencies = _facts(db, caller, request, enterprise, day, late, counted_kinds)
     problems = rules.inspection_problems(facts)
     if problem:
         problems["started_at"] = problem
@@ -301,34 +324,75 @@ def record_inspection(db, caller, request, now, tz, counted_kinds=rules.COUNTED_
         raise Invalid(problems)
     counted = rules.is_counted(request.kind, counted_kinds)
     applicable = rules.applicable_rules(limits.active_rules(db), enterprise, facts.agencies) if counted else []
-    start = _Start(caller, request, enterprise, entry, counted, late, started, now_text(now), facts, others, item_rows,
-                   agency_ids, tz, alert_limits)
-    refused = None
-    with immediate(db):
-        replayed = _replayed(db, caller, request)  # a retry that raced its original: the original won
-        if replayed:
-            return replayed
-        if request.kind == "recheck" and _recheck_target(db, request.recheck_of)["rechecked"]:
-            raise Invalid({"recheck_of": Problem("already_rechecked", "inspection {id} has already been rechecked",
-                                                 id=request.recheck_of)})
-        try:
-            rules.check_caps([(r, usage(db, enterprise["id"], r, started, tz)) for r in applicable])
-        except rules.CapReached as e:
-            refused = e
-            db.execute("""INSERT INTO refusals (enterprise_id, user_id, agency_id, kind, rule_id, used, max, attempted_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)""", [enterprise["id"], caller["id"], caller["agency_id"], request.kind,
-                                                      e.rule.id, e.used, e.max, start.recorded_at])
-        else:
-            inspection_id = _insert(db, start)
-            if task:
-                tasks.mark_done(db, task, inspection_id, caller, start.recorded_at)
-            elif task_required and rules.is_exempt(request.kind, counted_kinds):  # its approval comes afterwards
-                tasks.insert_backfill(db, caller, inspection_id, caller["agency_id"], enterprise["id"], request.kind,
-                                      day, [caller["id"]] + [o["id"] for o in others], [
-                                          i["id"] for i in item_rows if i["agency"] == caller["agency"]], now)
-    if refused:
-        raise refused
-    return inspection_id
+    marks = ",".join("?" * len(item_rows))
+    checklist = rows(db, f"""SELECT c.id, it.code AS item, c.text, c.standard, it.basis FROM checkpoints c
+        JOIN items it ON it.id = c.item_id WHERE c.active = 1 AND c.item_id IN ({marks}) ORDER BY it.code, c.position""",
+                     [i["id"] for i in item_rows]) if item_rows else []
+    return _Start(caller, request, enterprise, entry, counted, late, started, now_text(now), facts, others, item_rows,
+                  agencies, tz, alert_limits, task, task_required, counted_kinds, applicable, checklist, now)
+
+
+@dataclass
+class Recorded:
+    """What write_start answers: the inspection's id and, when this request wrote it, its journal hash (None: an
+    earlier request with the same idempotency key recorded it)."""
+
+    id: int
+    journal_hash: str | None = None
+
+
+def write_start(db, s):
+    """The half of a start under the write lock (inside the caller's transaction, e.g. the write queue's batch):
+    decide the cap and write the inspection, or the refused attempt and raise CapReached. Returns a Recorded."""
+    request, caller = s.request, s.caller
+    replayed = _replayed(db, caller, request)  # a retry that raced its original: the original won
+    if replayed:
+        return Recorded(replayed)
+    if request.kind == "recheck" and _recheck_target(db, request.recheck_of)["rechecked"]:
+        raise Invalid({"recheck_of": Problem("already_rechecked", "inspection {id} has already been rechecked",
+                                             id=request.recheck_of)})
+    try:
+        rules.check_caps([(r, usage(db, s.enterprise["id"], r, s.started, s.tz)) for r in s.applicable])
+    except rules.CapReached as e:
+        db.execute("""INSERT INTO refusals (enterprise_id, user_id, agency_id, kind, rule_id, used, max, attempted_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)""", [s.enterprise["id"], caller["id"], caller["agency_id"], request.kind,
+                                                  e.rule.id, e.used, e.max, s.recorded_at])
+        raise
+    with immediate(db) if s.task else nullcontext():  # a task another start took first rolls this start back
+        inspection_id, journal_hash = _insert(db, s)
+        if s.task:
+            tasks.mark_done(db, s.task, inspection_id, caller, s.recorded_at)
+        elif s.task_required and rules.is_exempt(request.kind, s.counted_kinds):  # its approval comes afterwards
+            tasks.insert_backfill(db, caller, inspection_id, caller["agency_id"], s.enterprise["id"], request.kind,
+                                  s.facts.day, [caller["id"]] + [o["id"] for o in s.others],
+                                  [i["id"] for i in s.item_rows if i["agency"] == caller["agency"]], s.now)
+    return Recorded(inspection_id, journal_hash)
+
+
+def recorded_inspection(s, recorded):
+    """The inspection write_start has just written, as inspection() would read it back, built from what was written."""
+    request, location = s.request, s.request.location or {}
+    people = sorted([dict(s.caller, user_id=s.caller["id"])] + [dict(o, user_id=o["id"]) for o in s.others],
+                    key=lambda p: p["username"])
+    agencies = sorted(s.agencies, key=lambda a: a["code"])
+    items = sorted(s.item_rows, key=lambda i: i["code"])
+    return {
+        "id": recorded.id, "enterprise_id": s.enterprise["id"],
+        "enterprise": {"id": s.enterprise["id"], "usci": s.enterprise["usci"], "name": s.enterprise["name"]},
+        "kind": request.kind, "counted": s.counted, "status": "open", "entry": s.entry, "late": s.late,
+        "agencies": [a["code"] for a in agencies], "agency_details": [{"code": a["code"], "name": a["name"]}
+                                                                      for a in agencies],
+        "inspectors": [{k: p[k] for k in ("user_id", "username", "name", "cert_no", "agency")} for p in people],
+        "items": [i["code"] for i in items], "item_details": [{k: i[k] for k in ("code", "name", "basis", "agency")}
+                                                              for i in items],
+        "reference": request.reference, "reason": request.reason,
+        "recheck_of": request.recheck_of if request.kind == "recheck" else None,
+        "started_at": now_text(s.started), "recorded_at": s.recorded_at, "recorded_by": s.caller["id"],
+        "lat": location.get("lat"), "lon": location.get("lon"), "closed_at": None, "result": None, "findings": None,
+        "rectify_by": None, "voided_at": None, "void_reason": None, "confirmed_at": None, "confirmed_by": None,
+        "journal_hash": recorded.journal_hash, "confirm_code": s.confirm_code,
+        "checkpoints": [dict(c, outcome=None, note=None) for c in s.checklist], "photos": [], "statement": None,
+        "rectification": None}
 
 
 def _from_task(request, task):
@@ -355,9 +419,20 @@ class _Start:
     facts: rules.Facts
     others: list
     item_rows: list
-    agency_ids: list  # of facts.agencies, which the rules have checked are known and active
+    agencies: list  # of facts.agencies ({id, code, name}), which the rules have checked are known and active
     tz: object
     alert_limits: thresholds.Thresholds
+    task: dict | None
+    task_required: tuple
+    counted_kinds: tuple
+    applicable: list  # the limit rules write_start counts under the lock
+    checklist: list  # the checkpoints of its items as they stand today
+    now: datetime
+    confirm_code: str = field(default_factory=lambda: new_confirm_code())
+
+    @property
+    def agency_ids(self):
+        return [a["id"] for a in self.agencies]
 
 
 def new_confirm_code():
@@ -368,7 +443,7 @@ def new_confirm_code():
 def _insert(db, s):
     request, people = s.request, [s.caller] + s.others
     location = request.location or {}
-    code = new_confirm_code()
+    code = s.confirm_code
     recheck_of = request.recheck_of if request.kind == "recheck" else None
     cursor = db.execute(
         """INSERT INTO inspections (enterprise_id, kind, counted, entry, late, reference, reason, recheck_of,
@@ -387,16 +462,15 @@ def _insert(db, s):
                         [(inspection_id, p["id"], p["cert_no"]) for p in people])
     db.conn.executemany("INSERT INTO inspection_items (inspection_id, item_id) VALUES (?, ?)",
                         [(inspection_id, i["id"]) for i in s.item_rows])
-    if s.item_rows:  # the checklist as it stands today: a later import of checkpoints does not change it
-        db.execute(f"""INSERT INTO inspection_checkpoints (inspection_id, checkpoint_id) SELECT ?, id FROM checkpoints
-                       WHERE active = 1 AND item_id IN ({','.join('?' * len(s.item_rows))})""",
-                   [inspection_id, *(i["id"] for i in s.item_rows)])
+    # the checklist as it stands today: a later import of checkpoints does not change it
+    db.conn.executemany("INSERT INTO inspection_checkpoints (inspection_id, checkpoint_id) VALUES (?, ?)",
+                        [(inspection_id, c["id"]) for c in s.checklist])
     if request.idempotency_key:
         db.execute("INSERT INTO idempotency_keys (user_id, key, request_hash, inspection_id, created_at) "
                    "VALUES (?, ?, ?, ?, ?)", [s.caller["id"], request.idempotency_key, _request_digest(request),
                                              inspection_id, s.recorded_at])
     # every fact of the inspection, links included, so that editing any of them later breaks the journal's replay
-    append_journal(db, inspection_id, "start", s.recorded_at, {
+    journal_hash = append_journal(db, inspection_id, "start", s.recorded_at, {
         "enterprise": s.enterprise["usci"], "kind": request.kind, "counted": s.counted, "entry": s.entry,
         "late": s.late, "started_at": now_text(s.started), "agencies": sorted(s.facts.agencies),
         "inspectors": sorted(f"{p['username']}/{p['cert_no'] or ''}" for p in people),
@@ -405,7 +479,7 @@ def _insert(db, s):
         "recorded_by": s.caller["username"], "confirm_code_sha256": journal.digest(code)})
     inbox.notify(db, s.enterprise["id"], inspection_id, "started", s.recorded_at)
     alerts.note_start(db, inspection_id, s.enterprise, s.started, s.agency_ids, request.location, s.alert_limits, s.tz)
-    return inspection_id
+    return inspection_id, journal_hash
 
 
 def close_inspection(db, inspection_id, caller, result, findings, rectify_by, now, tz, checks=None):

@@ -11,6 +11,8 @@ COMMIT fails, every request of the batch gets the error.
 The writer starts on the first write and stops after IDLE seconds without one, closing its connection.
 """
 
+import fcntl
+import os
 import queue
 import threading
 from concurrent.futures import Future
@@ -48,6 +50,7 @@ class Writer:
 
     def _loop(self):
         db = database.connect(self.path, self.synchronous)
+        turn = os.open(self.path + "-writer", os.O_RDWR | os.O_CREAT, 0o600)
         try:
             while True:
                 try:
@@ -64,8 +67,13 @@ class Writer:
                         batch.append(self.queue.get_nowait())
                     except queue.Empty:
                         break
-                self._commit(db, batch)
+                fcntl.flock(turn, fcntl.LOCK_EX)  # the writers of other processes wait here, woken as soon as it is free
+                try:
+                    self._commit(db, batch)
+                finally:
+                    fcntl.flock(turn, fcntl.LOCK_UN)
         finally:
+            os.close(turn)
             db.conn.close()
 
     def _commit(self, db, batch):

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from conftest import PASSWORD, add_enterprise, add_user, make_usci, token_for
 
-from logbook import enterprises, limits
+from logbook import checkpoints, enterprises, limits
 from logbook.db import now_text, value
 
 API = "/api/v1"
@@ -289,6 +289,35 @@ def test_starting_an_inspection_answers_201_with_the_inspection_and_its_confirm_
         minutes=1)
     assert counts(store) == {"inspections": 1, "inspection_agencies": 1, "inspection_inspectors": 2,
                              "inspection_items": 1, "journal": 1, "refusals": 0}
+
+
+@pytest.mark.parametrize("shape", [
+    {},
+    {"username": "dan", "agencies": ["YJGL", "SCJG"], "inspectors": ["cat", "bob", "ann"],
+     "items": ["YJGL-001", "SCJG-002", "SCJG-001"],
+     "location": {"lat": 27.83, "lon": 113.15}, "reference": "联合-2026-7"},
+    {"kind": "complaint", "reference": "投诉-2026-0042", "reason": "群众投诉 <b>噪音</b>", "items": ["SCJG-002"]},
+    {"started_at": "2026-01-01T00:00:00+08:00"},
+])
+def test_the_201_body_is_what_reading_the_inspection_back_answers(client, store, world, start, auth, shape):
+    """The write path builds its 201 from what it wrote instead of reading it back: it must not differ by a field,
+    checkpoints (a checklist snapshot, in item and position order), names and orders included."""
+    items = [{"agency": "SCJG", "code": "SCJG-001", "name": "食品经营许可检查", "basis": "食品安全法第三十五条",
+              "checkpoints": [("持证经营", "许可证在有效期内"), ("从业人员健康证", None)]},
+             {"agency": "YJGL", "code": "YJGL-001", "name": "安全生产责任制", "basis": "安全生产法第二十二条",
+              "checkpoints": [("责任制文件", "")]}]
+    checkpoints.import_checkpoints(store, items)
+    shape = dict(shape)
+    if "started_at" in shape:  # a late entry needs a reason
+        shape = shape | {"started_at": (datetime.now(UTC) - timedelta(hours=30)).isoformat(), "reason": "无信号"}
+    username = shape.pop("username", "ann")
+    response = start(username, **shape)
+    assert response.status_code == 201, response.get_json()
+    created = response.get_json()
+    read = client.get(f"{API}/inspections/{created['id']}", headers=auth(username)).get_json()
+    assert created == read
+    assert created["journal_hash"] == value(store, "SELECT journal_hash FROM inspections WHERE id = ?", [created["id"]])
+    assert len(created["checkpoints"]) == value(store, "SELECT count(*) FROM inspection_checkpoints")
 
 
 def test_the_third_routine_inspection_is_409_cap_reached_and_the_refusal_is_recorded(client, store, world, start):

@@ -11,15 +11,13 @@ from logbook import accounts, audit, enterprises, errors, inspections, photos
 
 from . import (
     RECORDS_PAGE,
-    alert_limits,
     client_address,
     counted_kinds,
     database,
     now,
+    record_start,
     schemas,
-    task_required,
     tz,
-    writes,
 )
 from .errors import api_error
 
@@ -203,14 +201,12 @@ def scan(qr_token):
 def start_inspection(body):
     """Scan-to-enter: decide under the firm's limits and record the inspection in one atomic step."""
     user = caller("inspector")
-    db = database()
     key = request.headers.get("Idempotency-Key", "").strip() or None
     if key is not None and (len(key) > 100 or not key.isprintable()):
         raise errors.Invalid({"Idempotency-Key": "at most 100 printable characters"})
     start = inspections.StartRequest(**body, idempotency_key=key)
-    inspection_id = writes().run(inspections.record_inspection, user, start, now(), tz(), counted_kinds(),
-                                 task_required(), alert_limits())
-    found = inspection_json(inspections.inspection(db, inspection_id), user)
+    inspection_id, found = record_start(user, start)
+    found = inspection_json(found or inspections.inspection(database(), inspection_id), user)
     return jsonify(schemas.plain(schemas.INSPECTION, found)), 201
 
 

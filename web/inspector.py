@@ -11,17 +11,15 @@ from logbook.db import parse_time
 
 from . import (
     RECORDS_PAGE,
-    alert_limits,
     counted_kinds,
     current_page,
     database,
     inspection_or_404,
     now,
+    record_start,
     role_required,
-    task_required,
     today,
     tz,
-    writes,
 )
 from .forms import CloseForm, SearchForm, StartForm, VoidForm, choices
 from .problems import problem_text
@@ -195,8 +193,7 @@ def start():
         inspectors=form.inspectors.data, items=form.items.data, reference=form.reference.data,
         reason=form.reason.data, recheck_of=form.recheck_of.data, started_at=started_at)
     try:
-        inspection_id = writes().run(inspections.record_inspection, current_user.row, body, now(), tz(),
-                                     counted_kinds(), task_required(), alert_limits())
+        inspection_id = record_start(current_user.row, body)[0]
     except errors.Invalid as e:
         return render_scan(found, entry, token, form, problems=e.fields, status=422)
     except errors.CertificateInvalid:
@@ -227,8 +224,7 @@ def start_task(db, found, entry, token, task_id):
         abort(400)
     body = inspections.StartRequest(kind="", task_id=task_id, qr_token=token, usci=None if token else found["usci"])
     try:
-        inspection_id = writes().run(inspections.record_inspection, current_user.row, body, now(), tz(),
-                                     counted_kinds(), task_required(), alert_limits())
+        inspection_id = record_start(current_user.row, body)[0]
     except errors.CapReached as e:
         return render_scan(found, entry, token, status=409, message=cap_message(e))
     except errors.NotFound:
