@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import web
-from logbook import settings
+from logbook import settings, writer
 from web import (
     admin,
     alerts,
@@ -99,6 +99,7 @@ def create_app(test_config=None):
                       alerts.bp, followups.bp):
         app.register_blueprint(blueprint)
     app.register_error_handler(HTTPException, errors.handle_http_exception)
+    app.register_error_handler(writer.WriterLost, errors.writer_lost)
     app.teardown_appcontext(users.forget_request_user)
     app.teardown_request(web.roll_back_open_transaction)
     web.install_template_helpers(app)

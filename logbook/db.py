@@ -16,15 +16,17 @@ migrations = Migrations("logbook")
 _local = threading.local()
 
 
-def connect(path, synchronous="FULL"):
+def connect(path, synchronous="FULL", any_thread=False):
     """Open a connection with the pragmas every connection needs (WAL is set once, by migrate).
 
     synchronous=FULL makes every commit durable before the 201 goes out, power loss included; NORMAL is
-    faster and loses nothing on a process crash, but may lose the last commits on power loss.
+    faster and loses nothing on a process crash, but may lose the last commits on power loss. any_thread: for a
+    connection its owner lets one thread at a time use (the write queue's).
     """
     if synchronous not in ("FULL", "NORMAL"):
         raise ValueError("synchronous must be FULL or NORMAL")
-    conn = sqlite3.connect(path, timeout=10)  # timeout = busy_timeout: writers queue instead of failing
+    # timeout = busy_timeout: writers queue instead of failing
+    conn = sqlite3.connect(path, timeout=10, check_same_thread=not any_thread)
     conn.create_function("name_grams", 1, name_grams, deterministic=True)  # the name index's triggers call it
     db = Database(conn)
     db.execute("PRAGMA foreign_keys = ON")

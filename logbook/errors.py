@@ -4,7 +4,7 @@ A refusal's message is a rules.Problem where a person reads it (a code and param
 translates) and plain English otherwise; `fields` maps request fields to their problems.
 """
 
-from .rules import CapReached, Problem  # noqa: F401  (CapReached is decided by the pure rules)
+from .rules import CapReached, Problem, restored  # noqa: F401  (CapReached is decided by the pure rules)
 
 
 class LogbookError(Exception):
@@ -13,6 +13,9 @@ class LogbookError(Exception):
     def __init__(self, problem=None):
         self.problem = problem if problem is not None else Problem(self.code(), self.__doc__.split(";")[0].rstrip("."))
         super().__init__(str(self.problem))
+
+    def __reduce__(self):  # pickled with its fields, whatever its __init__ takes (the writer process answers so)
+        return restored, (type(self), self.args, self.__dict__)
 
     @classmethod
     def code(cls):

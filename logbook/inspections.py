@@ -7,8 +7,9 @@ import hashlib
 import json
 import secrets
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import asdict, astuple, dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from . import alerts, enterprises, inbox, journal, limits, rules, stats, tasks, thresholds, usci
 from .audit import append_journal
@@ -328,7 +329,7 @@ def prepare_start(db, caller, request, now, tz, counted_kinds=rules.COUNTED_KIND
     checklist = rows(db, f"""SELECT c.id, it.code AS item, c.text, c.standard, it.basis FROM checkpoints c
         JOIN items it ON it.id = c.item_id WHERE c.active = 1 AND c.item_id IN ({marks}) ORDER BY it.code, c.position""",
                      [i["id"] for i in item_rows]) if item_rows else []
-    return _Start(caller, request, enterprise, entry, counted, late, started, now_text(now), facts, others, item_rows,
+    return _Start(caller, request, enterprise, entry, counted, late, started, now_text(now), day, others, item_rows,
                   agencies, tz, alert_limits, task, task_required, counted_kinds, applicable, checklist, now)
 
 
@@ -364,7 +365,7 @@ def write_start(db, s):
             tasks.mark_done(db, s.task, inspection_id, caller, s.recorded_at)
         elif s.task_required and rules.is_exempt(request.kind, s.counted_kinds):  # its approval comes afterwards
             tasks.insert_backfill(db, caller, inspection_id, caller["agency_id"], s.enterprise["id"], request.kind,
-                                  s.facts.day, [caller["id"]] + [o["id"] for o in s.others],
+                                  s.day, [caller["id"]] + [o["id"] for o in s.others],
                                   [i["id"] for i in s.item_rows if i["agency"] == caller["agency"]], s.now)
     return Recorded(inspection_id, journal_hash)
 
@@ -416,10 +417,10 @@ class _Start:
     late: bool
     started: datetime
     recorded_at: str
-    facts: rules.Facts
+    day: date  # the local date it started on
     others: list
     item_rows: list
-    agencies: list  # of facts.agencies ({id, code, name}), which the rules have checked are known and active
+    agencies: list  # {id, code, name} of the agencies taking part, which the rules have checked are known and active
     tz: object
     alert_limits: thresholds.Thresholds
     task: dict | None
@@ -433,6 +434,19 @@ class _Start:
     @property
     def agency_ids(self):
         return [a["id"] for a in self.agencies]
+
+    def __getstate__(self):  # what crosses to the writer process, compactly: times as text, the zone by its name
+        state = dict(self.__dict__)
+        state["started"], state["now"] = self.started.isoformat(), self.now.isoformat()
+        state["tz"] = getattr(self.tz, "key", self.tz)
+        state["alert_limits"] = astuple(self.alert_limits)
+        return state
+
+    def __setstate__(self, state):
+        state["started"], state["now"] = datetime.fromisoformat(state["started"]), datetime.fromisoformat(state["now"])
+        state["tz"] = ZoneInfo(state["tz"]) if isinstance(state["tz"], str) else state["tz"]
+        state["alert_limits"] = thresholds.Thresholds(*state["alert_limits"])
+        self.__dict__.update(state)
 
 
 def new_confirm_code():
@@ -453,7 +467,7 @@ def _insert(db, s):
     inspection_id = cursor.lastrowid
     db.conn.executemany("INSERT INTO inspection_agencies (inspection_id, agency_id) VALUES (?, ?)",
                         [(inspection_id, a) for a in s.agency_ids])
-    stats.count_inspection(db, s.facts.day, {"kind": request.kind, "counted": s.counted, "entry": s.entry,
+    stats.count_inspection(db, s.day, {"kind": request.kind, "counted": s.counted, "entry": s.entry,
                                              "late": s.late, "enterprise_id": s.enterprise["id"],
                                              "district": s.enterprise.get("district"),
                                              "industry": s.enterprise.get("industry"),
@@ -472,7 +486,7 @@ def _insert(db, s):
     # every fact of the inspection, links included, so that editing any of them later breaks the journal's replay
     journal_hash = append_journal(db, inspection_id, "start", s.recorded_at, {
         "enterprise": s.enterprise["usci"], "kind": request.kind, "counted": s.counted, "entry": s.entry,
-        "late": s.late, "started_at": now_text(s.started), "agencies": sorted(s.facts.agencies),
+        "late": s.late, "started_at": now_text(s.started), "agencies": sorted(a["code"] for a in s.agencies),
         "inspectors": sorted(f"{p['username']}/{p['cert_no'] or ''}" for p in people),
         "items": sorted(i["code"] for i in s.item_rows), "reference": request.reference, "reason": request.reason,
         "recheck_of": recheck_of, "lat": location.get("lat"), "lon": location.get("lon"),

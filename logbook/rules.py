@@ -71,6 +71,15 @@ class Problem(str):
         self.code, self.params = code, params
         return self
 
+    def __reduce__(self):  # pickled as its text, code and parameters (the writer process answers with pickles)
+        return _unpickled_problem, (str(self), self.code, self.params)
+
+
+def _unpickled_problem(text, code, params):
+    problem = str.__new__(Problem, text)
+    problem.code, problem.params = code, params
+    return problem
+
 
 class CapReached(Exception):
     """A counted inspection would exceed a limit rule."""
@@ -80,6 +89,17 @@ class CapReached(Exception):
         super().__init__(
             f"cap reached: {used} of {rule.max} counted inspections already used under {rule.describe()}"
         )
+
+    def __reduce__(self):
+        return restored, (type(self), self.args, self.__dict__)
+
+
+def restored(cls, args, state):
+    """An exception as it was pickled, whatever its __init__ takes (the writer process answers with pickles)."""
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 def is_counted(kind, counted_kinds=COUNTED_KINDS):

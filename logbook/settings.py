@@ -23,6 +23,8 @@ SETTINGS = [
             "BASE_URL/q/<token>, so set it before printing posters."),
     Setting("SYNCHRONOUS", "FULL", "FULL: every acknowledged record survives even a power loss. NORMAL: faster "
             "writes that survive a process crash but may lose the last few on power loss."),
+    Setting("WRITER_PROCESS", 1, "1: gunicorn's master runs one writer process beside the workers, through which "
+            "every worker's writes commit together (gunicorn.conf.py); 0: each worker writes itself.", int),
     Setting("TIMEZONE", "Asia/Shanghai", "Time zone of calendar-year windows and of dates shown to people."),
     Setting("COUNTED_KINDS", "routine,special", "Inspection kinds that count against limit rules; all other kinds "
             "except `visit` are exempt and need a reference."),

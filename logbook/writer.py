@@ -1,19 +1,29 @@
-"""The write queue: one writer thread per database and process, committing waiting writes together (group commit).
+"""The write queue: the writes of a process are committed in groups (group commit), one transaction at a time.
 
-Datasette routes every write through one thread per database fed by a queue; this writer goes one step further, as
-databases do with their logs: it takes every request waiting in the queue, runs each one's decide-and-write in
-order inside one BEGIN IMMEDIATE ... COMMIT (each sees the ones before it, so a cap stays exact), and answers them
-all after the single fsync of that COMMIT. A request that fails with an unexpected error is rolled back alone (a
-SAVEPOINT per request); a refusal of the domain (a LogbookError, a reached cap) keeps what it wrote on purpose (the
-refused attempt). Nothing is answered before the COMMIT has returned, so nothing acknowledged can be lost; if the
-COMMIT fails, every request of the batch gets the error.
+Datasette routes every write through one thread per database fed by a queue; this queue goes one step further, as
+databases do with their logs. A write is queued, then its thread waits for the process's turn to commit. Whoever gets
+the turn takes every write waiting in the queue (its own among them), runs each one's decide-and-write in order
+inside one BEGIN IMMEDIATE ... COMMIT (each sees the ones before it, so a cap stays exact), and answers them all after
+the single fsync of that COMMIT; a thread whose write an earlier turn has committed just returns. With one request
+per process at a time (gunicorn's sync workers) the request commits its own write on its own thread, with no hand-off;
+with threads, the writes that arrive while one batch commits form the next.
 
-The writer starts on the first write and stops after IDLE seconds without one, closing its connection.
+A write that fails with an unexpected error is rolled back alone (a SAVEPOINT per write); a refusal of the domain (a
+LogbookError, a reached cap) keeps what it wrote on purpose (the refused attempt). Nothing is answered before the
+COMMIT has returned, so nothing acknowledged can be lost; if the COMMIT fails, every write of the batch gets the error.
+
+The processes of one database take turns through an flock on a file beside it (DATABASE-writer): a process waiting
+for the turn sleeps in the kernel and wakes as soon as it is free, where SQLite's busy handler would poll in sleeps of
+up to 100 ms. Under gunicorn, every worker's writes go to one writer process instead (logbook.writer_process, reached
+through RemoteWriter), so the writes of all processes commit in groups; a worker without one writes itself.
 """
 
 import fcntl
 import os
+import pickle
 import queue
+import socket
+import struct
 import threading
 from concurrent.futures import Future
 
@@ -21,69 +31,67 @@ from . import db as database
 from .errors import LogbookError
 from .rules import CapReached
 
-IDLE = 5.0          # seconds without a write before the writer thread ends (a new write starts it again)
-MAX_BATCH = 64      # requests in one transaction: a bound on how long the first one waits for the last
+MAX_BATCH = 64      # writes in one transaction: a bound on how long the first one waits for the last
 REFUSALS = (LogbookError, CapReached)  # the domain's answers, not failures: what they wrote stands
+HEADER = struct.Struct("!I")  # a message to or from the writer process: its length, then a pickle
+MAX_MESSAGE = 16 * 1024 * 1024
 _writers = {}
 _lock = threading.Lock()
 
 
 class Writer:
-    """The writer of one database file in this process."""
+    """The write queue of one database file in this process."""
 
     def __init__(self, path, synchronous="FULL"):
         self.path, self.synchronous = path, synchronous
         self.queue = queue.SimpleQueue()
-        self.thread = None
+        self.turn = threading.Lock()  # held by the thread committing a batch
+        self.db = self.turns = None   # the connection and the flock file, opened by the first turn
         self.batches = self.requests = 0  # how much was grouped, for tests and benchmarks
 
     def run(self, function, *args, **kwargs):
-        """Run function(db, *args, **kwargs) in the writer's next transaction; return its result once committed,
+        """Run function(db, *args, **kwargs) in one of the next transactions; return its result once committed,
         or raise what it raised (or what the COMMIT raised)."""
         future = Future()
         self.queue.put((function, args, kwargs, future))
-        with _lock:
-            if self.thread is None or not self.thread.is_alive():
-                self.thread = threading.Thread(target=self._loop, name=f"writer {self.path}", daemon=True)
-                self.thread.start()
+        with self.turn:
+            if not future.done():  # no earlier turn took it: this thread commits what waits, its own write first
+                self._take_turn()
         return future.result()
 
-    def _loop(self):
-        db = database.connect(self.path, self.synchronous)
-        turn = os.open(self.path + "-writer", os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            while True:
-                try:
-                    first = self.queue.get(timeout=IDLE)
-                except queue.Empty:
-                    with _lock:
-                        if self.queue.empty():  # nothing came in meanwhile: a new write starts a new thread
-                            self.thread = None
-                            return
-                    continue
-                batch = [first]
-                while len(batch) < MAX_BATCH:
-                    try:
-                        batch.append(self.queue.get_nowait())
-                    except queue.Empty:
-                        break
-                fcntl.flock(turn, fcntl.LOCK_EX)  # the writers of other processes wait here, woken as soon as it is free
-                try:
-                    self._commit(db, batch)
-                finally:
-                    fcntl.flock(turn, fcntl.LOCK_UN)
-        finally:
-            os.close(turn)
-            db.conn.close()
+    def waiting(self):
+        """How many writes wait for a turn."""
+        return self.queue.qsize()
 
-    def _commit(self, db, batch):
-        outcomes = []
+    def _take_turn(self):
+        batch = []
+        while len(batch) < MAX_BATCH:
+            try:
+                batch.append(self.queue.get_nowait())
+            except queue.Empty:
+                break
+        self.commit(batch)
+
+    def commit(self, batch):
+        """Commit a batch of (function, args, kwargs, future) in one transaction, in turn with the other processes,
+        and answer each future."""
+        if self.db is None:
+            self.db = database.connect(self.path, self.synchronous, any_thread=True)
+            self.turns = os.open(self.path + "-writer", os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self.turns, fcntl.LOCK_EX)  # the other processes' turns
+        try:
+            self._commit(batch)
+        finally:
+            fcntl.flock(self.turns, fcntl.LOCK_UN)
+
+    def _commit(self, batch):
+        db, outcomes = self.db, []
         try:
             db.execute("BEGIN IMMEDIATE")
             for function, args, kwargs, _ in batch:
                 outcomes.append(_one(db, function, args, kwargs))
             db.commit()  # the one fsync of the batch (synchronous=FULL)
-        except BaseException as failed:  # noqa: BLE001  (every request of the batch hears of it)
+        except BaseException as failed:  # noqa: BLE001  (every write of the batch hears of it)
             if db.conn.in_transaction:
                 db.rollback()
             for *_, future in batch:
@@ -99,14 +107,14 @@ class Writer:
 
 
 def _one(db, function, args, kwargs):
-    """Run one request under its own savepoint: (True, result) or (False, the exception)."""
+    """Run one write under its own savepoint: (True, result) or (False, the exception)."""
     db.execute("SAVEPOINT request")
     try:
         result = function(db, *args, **kwargs)
     except REFUSALS as refused:
         db.execute("RELEASE request")
         return False, refused
-    except Exception as failed:  # noqa: BLE001  (a bug or a constraint in one request fails that request alone)
+    except Exception as failed:  # noqa: BLE001  (a bug or a constraint in one write fails that write alone)
         db.execute("ROLLBACK TO request")
         db.execute("RELEASE request")
         return False, failed
@@ -114,9 +122,101 @@ def _one(db, function, args, kwargs):
     return True, result
 
 
+def address_of(path):
+    """The Unix socket of the writer process of a database file."""
+    return path + "-writer.sock"
+
+
+class WriterLost(Exception):
+    """The writer process went away after receiving a write: it may or may not have been committed."""
+
+
+class RemoteWriter:
+    """A worker's way to the writer process: one connection per thread, the process's own queue as the fallback."""
+
+    def __init__(self, path, synchronous="FULL"):
+        self.address = address_of(path)
+        self.local = Writer(path, synchronous)
+        self.connections = threading.local()
+
+    def run(self, function, *args, **kwargs):
+        """Run function(db, *args, **kwargs) in the writer process's next batch (or, without one, in this process's
+        queue); return its result once committed, or raise what it raised."""
+        message = None
+        for _attempt in (1, 2):  # a connection the previous writer process left behind fails on sending: once more
+            conn = self._connection()
+            if conn is None:
+                return self.local.run(function, *args, **kwargs)
+            message = message or pickle.dumps((function, args, kwargs), pickle.HIGHEST_PROTOCOL)
+            try:
+                conn.sendall(HEADER.pack(len(message)) + message)
+            except OSError:  # not sent whole, so never run: safe to send again
+                self._drop()
+                continue
+            try:
+                ok, value = pickle.loads(receive(conn))
+            except (OSError, EOFError) as e:
+                self._drop()
+                raise WriterLost("the writer process stopped before answering") from e
+            if ok:
+                return value
+            raise value
+        return self.local.run(function, *args, **kwargs)
+
+    def _connection(self):
+        conn = getattr(self.connections, "conn", None)
+        if conn is None:
+            conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                conn.connect(self.address)
+            except OSError:  # no writer process: this process writes itself
+                conn.close()
+                return None
+            self.connections.conn = conn
+        return conn
+
+    def _drop(self):
+        conn = getattr(self.connections, "conn", None)
+        if conn is not None:
+            conn.close()
+            self.connections.conn = None
+
+
+def receive(conn):
+    """One whole message from a blocking socket (EOFError when the other side has closed)."""
+    size = HEADER.unpack(_exactly(conn, HEADER.size))[0]
+    if size > MAX_MESSAGE:
+        raise EOFError("message too long")
+    return _exactly(conn, size)
+
+
+def _exactly(conn, size):
+    data = bytearray()
+    while len(data) < size:
+        chunk = conn.recv(size - len(data))
+        if not chunk:
+            raise EOFError("the connection closed")
+        data += chunk
+    return bytes(data)
+
+
 def writer_for(path, synchronous="FULL"):
-    """The writer of this database file in this process (created on first use)."""
+    """How this process writes to the database file: through the writer process when one serves it, else through
+    its own queue (created on first use; a forked process makes its own, since a connection must not cross a fork)."""
+    key = (path, os.getpid())
     with _lock:
-        if path not in _writers:
-            _writers[path] = Writer(path, synchronous)
-        return _writers[path]
+        if key not in _writers:
+            _writers[key] = RemoteWriter(path, synchronous)
+        return _writers[key]
+
+
+def close_all():
+    """Close the connections and lock files of this process's write queues (tests and CLI commands that end)."""
+    with _lock:
+        for found in [w.local for w in _writers.values()]:
+            with found.turn:
+                if found.db is not None:
+                    found.db.conn.close()
+                    os.close(found.turns)
+                    found.db = found.turns = None
+        _writers.clear()

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from app import create_app
-from logbook import accounts, agencies, db, enterprises, inspections, usci
+from logbook import accounts, agencies, db, enterprises, inspections, usci, writer
 
 PASSWORD = "correct-horse-9"
 TZ = ZoneInfo("Asia/Shanghai")
@@ -36,6 +36,7 @@ def app(tmp_path):
         db.migrate(db.for_thread(app.config["LOGBOOK_DATABASE"]))
     yield app
     db.close_thread_connections()
+    writer.close_all()
 
 
 @pytest.fixture

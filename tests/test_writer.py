@@ -1,7 +1,9 @@
 """The write queue (logbook/writer.py): waiting writes are committed together in one transaction; a request that
 fails inside a batch is rolled back alone while the others of the same batch succeed; a refusal of the domain keeps
-what it wrote; nothing is answered before the COMMIT."""
+what it wrote; nothing is answered before the COMMIT; the queues of two processes take turns."""
 
+import fcntl
+import os
 import sqlite3
 import threading
 import time
@@ -21,7 +23,10 @@ def queue_of(tmp_path):
     store.execute("PRAGMA journal_mode = WAL")
     store.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE)")
     store.conn.close()
-    return writer.Writer(path), path
+    found = writer.Writer(path)
+    yield found, path
+    if found.db is not None:
+        found.db.conn.close()
 
 
 def notes(path):
@@ -34,7 +39,7 @@ def add(store, text):
 
 
 def until(check, seconds=5):
-    """Wait until check() holds (the writer works in its own thread)."""
+    """Wait until check() holds (the writes run in threads of their own)."""
     deadline = time.monotonic() + seconds
     while not check():
         assert time.monotonic() < deadline, "the writer did not get there in time"
@@ -60,9 +65,9 @@ def held_batch(queue, requests):
 
     with ThreadPoolExecutor(len(requests) + 1) as pool:
         first = pool.submit(outcome, queue, (hold,))
-        until(lambda: queue.thread is not None and queue.queue.empty())  # the writer has taken it and waits
+        until(lambda: queue.turn.locked() and queue.waiting() == 0)  # its thread has the turn and waits
         futures = [pool.submit(outcome, queue, r) for r in requests]
-        until(lambda: queue.queue.qsize() == len(requests))
+        until(lambda: queue.waiting() == len(requests))
         release.set()
         return first.result(10), [f.result(10) for f in futures]
 
@@ -114,12 +119,53 @@ def test_a_failed_commit_answers_every_request_of_the_batch_with_the_error(queue
     assert queue.run(add, "after") == 1  # the writer goes on
 
 
-def test_the_writer_stops_when_idle_and_starts_again(queue_of, monkeypatch):
+def test_a_request_thread_commits_its_own_write_when_nothing_else_waits(queue_of):
     queue, path = queue_of
-    monkeypatch.setattr(writer, "IDLE", 0.05)
-    queue.run(add, "one")
-    thread = queue.thread
-    thread.join(2)
-    assert not thread.is_alive() and queue.thread is None
-    queue.run(add, "two")
-    assert notes(path) == ["one", "two"]
+    committed_by = []
+
+    def note_thread(store):
+        committed_by.append(threading.current_thread())
+        return add(store, "mine")
+
+    assert queue.run(note_thread) == 1
+    assert committed_by == [threading.current_thread()]  # no hand-off to another thread (gunicorn's sync workers)
+    assert (queue.batches, queue.requests) == (1, 1)
+
+
+def test_the_queues_of_two_processes_take_turns(queue_of):
+    """Two processes' queues of one database (two Writer objects stand for them: flock locks belong to open files):
+    while one commits, the other's turn waits for it and then commits right after, never both at once."""
+    first, path = queue_of
+    second = writer.Writer(path)
+    inside, release, order = threading.Event(), threading.Event(), []
+
+    def slow(store):
+        inside.set()
+        release.wait(5)
+        order.append("first")
+        return add(store, "first")
+
+    def quick(store):
+        order.append("second")
+        return add(store, "second")
+
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            held = pool.submit(first.run, slow)
+            assert inside.wait(5)
+            waiting = pool.submit(second.run, quick)
+            time.sleep(0.2)
+            assert not waiting.done() and order == []  # the second waits for the first's turn
+            probe = os.open(path + "-writer", os.O_RDWR)
+            try:  # the turn is the flock on the file beside the database, which a waiting process sleeps on
+                with pytest.raises(BlockingIOError):
+                    fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                release.set()
+                assert (held.result(5), waiting.result(5)) == (1, 2)
+                fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free again once both have committed
+            finally:
+                os.close(probe)
+        assert order == ["first", "second"] and notes(path) == ["first", "second"]
+    finally:
+        if second.db is not None:
+            second.db.conn.close()

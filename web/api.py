@@ -114,7 +114,7 @@ DOMAIN_ERRORS = {
 
 def domain_error(error):
     """The API's JSON answer to a refusal raised by the logbook."""
-    status, code, detail = next(v for k, v in DOMAIN_ERRORS.items() if isinstance(error, k))
+    status, code, detail = next(DOMAIN_ERRORS[k] for k in type(error).__mro__ if k in DOMAIN_ERRORS)
     if isinstance(detail, str):
         return api_error(status, code, detail)
     message = f"the request is not valid: {error}" if code == "invalid" else str(error)
@@ -139,10 +139,13 @@ ERRORS = {401: "no or bad bearer token", 403: "certificate missing or expired", 
 
 
 def documented(*statuses):
-    """Document error responses with the shared error schema."""
+    """Document error responses with the shared error schema. Only the documentation is kept: each alt_response
+    also wraps the view in a function that merely calls it, on every request."""
     def decorate(view):
+        described = view
         for status in statuses:
-            view = blp.alt_response(status, schema=schemas.ErrorSchema, description=ERRORS.get(status, ""))(view)
+            described = blp.alt_response(status, schema=schemas.ErrorSchema, description=ERRORS.get(status, ""))(described)
+        view._apidoc = described._apidoc
         return view
     return decorate
 

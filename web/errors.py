@@ -1,11 +1,11 @@
 """One error path: the API answers one JSON shape, pages render `<code>.html` or `error.html`."""
 
 from flask import jsonify, render_template, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, ServiceUnavailable
 
 CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
          409: "conflict", 413: "too_large", 415: "unsupported_media_type", 422: "invalid",
-         429: "too_many_requests", 500: "internal_error"}
+         429: "too_many_requests", 500: "internal_error", 503: "unavailable"}
 
 
 def api_error(status, code, message, **extra):
@@ -67,3 +67,10 @@ def handle_http_exception(error: HTTPException):
     response.set_data(render_template([f"{error.code}.html", "error.html"], error=error))
     response.content_type = "text/html; charset=utf-8"
     return response
+
+
+def writer_lost(error):
+    """A write the writer process took with it when it stopped (503): it may or may not have been recorded."""
+    return handle_http_exception(ServiceUnavailable(
+        "the server restarted while recording this; it may or may not have been recorded: look before doing it again "
+        "(an API client retries with the same Idempotency-Key and gets what was recorded)"))
