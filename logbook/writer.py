@@ -59,6 +59,14 @@ class Writer:
                 self._take_turn()
         return future.result()
 
+    def close(self):
+        """Close the connection and the lock file of this queue (a later write opens them again)."""
+        with self.turn:
+            if self.db is not None:
+                self.db.conn.close()
+                os.close(self.turns)
+                self.db = self.turns = None
+
     def waiting(self):
         """How many writes wait for a turn."""
         return self.queue.qsize()
@@ -138,6 +146,7 @@ class RemoteWriter:
         self.address = address_of(path)
         self.local = Writer(path, synchronous)
         self.connections = threading.local()
+        self.opened = set()  # every thread's connection, to close them all
 
     def run(self, function, *args, **kwargs):
         """Run function(db, *args, **kwargs) in the writer process's next batch (or, without one, in this process's
@@ -173,6 +182,8 @@ class RemoteWriter:
                 conn.close()
                 return None
             self.connections.conn = conn
+            with _lock:
+                self.opened.add(conn)
         return conn
 
     def _drop(self):
@@ -180,6 +191,16 @@ class RemoteWriter:
         if conn is not None:
             conn.close()
             self.connections.conn = None
+            with _lock:
+                self.opened.discard(conn)
+
+    def close(self):
+        """Close every thread's connection to the writer process, and this process's own queue."""
+        with _lock:
+            for conn in self.opened:
+                conn.close()
+            self.opened.clear()
+        self.local.close()
 
 
 def receive(conn):
@@ -211,12 +232,9 @@ def writer_for(path, synchronous="FULL"):
 
 
 def close_all():
-    """Close the connections and lock files of this process's write queues (tests and CLI commands that end)."""
+    """Close this process's connections to the database and its writer process (tests and CLI commands that end)."""
     with _lock:
-        for found in [w.local for w in _writers.values()]:
-            with found.turn:
-                if found.db is not None:
-                    found.db.conn.close()
-                    os.close(found.turns)
-                    found.db = found.turns = None
+        found = list(_writers.values())
         _writers.clear()
+    for remote in found:
+        remote.close()

@@ -40,6 +40,7 @@ def serve(path, synchronous="FULL", parent=None):
     finally:
         os.umask(mask)
     listener.listen(1024)
+    listener.setblocking(False)
     selector = selectors.DefaultSelector()
     selector.register(listener, selectors.EVENT_READ)
     buffers = {}
@@ -49,25 +50,15 @@ def serve(path, synchronous="FULL", parent=None):
     try:
         while not stopping and (parent is None or os.getppid() == parent):
             arrived = []
-            for key, _ in selector.select(timeout=1.0):
-                if key.fileobj is listener:
-                    conn, _ = listener.accept()
-                    selector.register(conn, selectors.EVENT_READ)
-                    buffers[conn] = bytearray()
-                    continue
-                conn = key.fileobj
-                try:
-                    data = conn.recv(1 << 16)
-                except OSError:
-                    data = b""
-                if not data:  # the worker's thread or process is gone
-                    selector.unregister(conn)
-                    conn.close()
-                    del buffers[conn]
-                    continue
-                buffer = buffers[conn]
-                buffer += data
-                arrived += [(conn, message) for message in _messages(buffer)]
+            events = selector.select(timeout=1.0)
+            while events:
+                accepted = False
+                for key, _ in events:
+                    if key.fileobj is listener:
+                        accepted = _accept(listener, selector, buffers) or accepted
+                    else:
+                        arrived += _read(key.fileobj, selector, buffers)
+                events = selector.select(timeout=0) if accepted else []  # what the new connections sent already
             if arrived:
                 _commit(queue, arrived)
     finally:
@@ -79,6 +70,36 @@ def serve(path, synchronous="FULL", parent=None):
         if queue.db is not None:
             queue.db.conn.close()
         log.info("writer process: %d writes in %d batches", queue.requests, queue.batches)
+
+
+def _accept(listener, selector, buffers):
+    """Accept every connection waiting; True if there was one."""
+    accepted = False
+    while True:
+        try:
+            conn, _ = listener.accept()
+        except BlockingIOError:
+            return accepted
+        conn.setblocking(True)
+        selector.register(conn, selectors.EVENT_READ)
+        buffers[conn] = bytearray()
+        accepted = True
+
+
+def _read(conn, selector, buffers):
+    """What a readable connection has sent: its whole messages, [] when it is gone (the worker's thread or process)."""
+    try:
+        data = conn.recv(1 << 16)
+    except OSError:
+        data = b""
+    if not data:
+        selector.unregister(conn)
+        conn.close()
+        del buffers[conn]
+        return []
+    buffer = buffers[conn]
+    buffer += data
+    return [(conn, message) for message in _messages(buffer)]
 
 
 def _messages(buffer):

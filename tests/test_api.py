@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from conftest import PASSWORD, add_enterprise, add_user, make_usci, token_for
 
-from logbook import checkpoints, enterprises, limits
+import web
+from logbook import checkpoints, enterprises, limits, writer
 from logbook.db import now_text, value
 
 API = "/api/v1"
@@ -827,3 +828,16 @@ def test_a_late_entry_respects_a_rolling_window_that_reaches_over_later_inspecti
                        json=body | {"started_at": five_days_ago, "reason": "网络故障补录"})
     assert late.status_code == 409
     assert late.get_json()["error"]["used"] == 1
+
+
+def test_a_scan_whose_answer_the_writer_process_took_with_it_is_503_unavailable(client, store, world, auth, monkeypatch):
+    """The writer process died after receiving the write: it may or may not be recorded, so no 201 and no 500, but a
+    503 that says to look (or to retry with the same Idempotency-Key) before doing it again."""
+    class Lost:
+        def run(self, function, *args, **kwargs):
+            raise writer.WriterLost("the writer process stopped before answering")
+
+    monkeypatch.setattr(web, "writes", lambda: Lost())
+    response = client.post(f"{API}/inspections", headers=auth("ann"), json=body_for(world["enterprise"]))
+    error = error_of(response, 503, "unavailable")
+    assert "Idempotency-Key" in error["message"]

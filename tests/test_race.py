@@ -9,6 +9,7 @@ as many as the cap allows are admitted, every other attempt is a recorded 409 `c
 import http.client
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -20,7 +21,7 @@ from pathlib import Path
 import pytest
 from conftest import PASSWORD, add_enterprise, add_user
 
-from logbook import agencies, db, limits
+from logbook import agencies, db, limits, writer
 
 pytestmark = pytest.mark.race
 
@@ -72,16 +73,24 @@ def build_world(path):
     return firms, yjgl_rule
 
 
-@pytest.fixture(params=["sync", "gthread"])
+LAYOUTS = {  # gunicorn's arguments, and whether the master runs the writer process (gunicorn.conf.py)
+    "sync workers, writer process": (["-w", str(WORKERS)], "1"),
+    "sync workers writing themselves": (["-w", str(WORKERS)], "0"),
+    "gthread workers writing themselves": (["-w", "2", "-k", "gthread", "--threads", "8"], "0"),
+}
+
+
+@pytest.fixture(params=list(LAYOUTS))
 def server(tmp_path, request):
-    """A real gunicorn with 4 sync workers, or 2 gthread workers of 8 threads whose scans wait on each process's
-    writer together (group commit), on a freshly prepared database; stopped by PID afterwards."""
-    kind = ["-w", str(WORKERS)] if request.param == "sync" else ["-w", "2", "-k", "gthread", "--threads", "8"]
+    """A real gunicorn on a freshly prepared database, stopped by PID afterwards: 4 sync workers whose scans the
+    writer process commits in groups (as `make run` serves), 4 sync workers each committing its own scans in turn,
+    or 2 gthread workers of 8 threads whose scans each process commits in groups."""
+    kind, writer_process = LAYOUTS[request.param]
     path = tmp_path / "race.db"
     firms, yjgl_rule = build_world(path)
     port = free_port()
     env = dict(os.environ, LOGBOOK_DATABASE=str(path), LOGBOOK_SECRET_KEY="test",
-               LOGBOOK_PASSWORD_HASH="pbkdf2:sha256:1000")
+               LOGBOOK_PASSWORD_HASH="pbkdf2:sha256:1000", LOGBOOK_WRITER_PROCESS=writer_process)
     log_path = tmp_path / "gunicorn.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
@@ -90,6 +99,8 @@ def server(tmp_path, request):
             cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_until_healthy(process, port, log_path)
+        if writer_process == "1":  # the workers find its socket from their first write on
+            wait_for(lambda: os.path.exists(writer.address_of(str(path))), "the writer process's socket")
         yield {"port": port, "db": path, "firms": firms, "yjgl_rule": yjgl_rule, "log": log_path}
     finally:
         process.send_signal(signal.SIGTERM)
@@ -98,6 +109,20 @@ def server(tmp_path, request):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+    served = re.findall(r"writer process: (\d+) writes in (\d+) batches", log_path.read_text())
+    if writer_process == "1":  # every scan went through it, none through a worker's own queue
+        assert served and int(served[-1][0]) == stored(path, "SELECT count(*) FROM inspections") + stored(
+            path, "SELECT count(*) FROM refusals"), log_path.read_text()[-2000:]
+    else:
+        assert not served and not os.path.exists(writer.address_of(str(path)))
+
+
+def wait_for(check, what, seconds=10):
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            pytest.fail(f"no {what} after {seconds} s")
+        time.sleep(0.05)
 
 
 def wait_until_healthy(process, port, log_path, seconds=30):

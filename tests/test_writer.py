@@ -25,8 +25,7 @@ def queue_of(tmp_path):
     store.conn.close()
     found = writer.Writer(path)
     yield found, path
-    if found.db is not None:
-        found.db.conn.close()
+    found.close()
 
 
 def notes(path):
@@ -167,5 +166,4 @@ def test_the_queues_of_two_processes_take_turns(queue_of):
                 os.close(probe)
         assert order == ["first", "second"] and notes(path) == ["first", "second"]
     finally:
-        if second.db is not None:
-            second.db.conn.close()
+        second.close()

@@ -1,0 +1,208 @@
+"""The writer process (logbook/writer_process.py): the writes of several workers, sent over its Unix socket, are
+committed together; one that fails inside a batch fails alone; the domain's refusals come back with their fields;
+without a writer process a worker writes itself; a write whose answer the process took with it is WriterLost (503).
+
+The process is real (`python -m logbook.writer_process`); the writes it runs are functions of this module, which it
+imports by name like the logbook's own (PYTHONPATH names the tests' folder)."""
+
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from logbook import db, writer
+from logbook.errors import Invalid, Problem
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# ---- the writes the process runs (module-level, so they travel by name) -------------------------------------------
+
+def add(store, text):
+    return store.execute("INSERT INTO notes (text) VALUES (?)", [text]).lastrowid
+
+
+def hold_until(store, path, text):
+    """A write that holds its batch until the file `path` exists, so that the writes sent meanwhile queue up; it
+    says it holds by creating `path`.holding."""
+    Path(path + ".holding").touch()
+    deadline = time.monotonic() + 10
+    while not os.path.exists(path) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return add(store, text)
+
+
+def half_then_duplicate(store):
+    add(store, "written before the failure")
+    return add(store, "taken")  # UNIQUE: this write fails after a write of its own
+
+
+def refuse(store):
+    add(store, "refused attempt")
+    raise Invalid({"kind": Problem("bad_kind", "choose a kind of {n}", n=3)})
+
+
+def pid_of_writer(store):
+    return os.getpid()
+
+
+# ---- fixtures ------------------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def database(tmp_path):
+    path = str(tmp_path / "writes.db")
+    store = db.connect(path)
+    store.execute("PRAGMA journal_mode = WAL")
+    store.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE)")
+    store.conn.close()
+    return path
+
+
+class Process:
+    """`python -m logbook.writer_process` on a database, its output kept."""
+
+    def __init__(self, path, log_path):
+        self.path, self.log_path = path, log_path
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "tests")]))
+        with open(log_path, "wb") as log:
+            self.process = subprocess.Popen([sys.executable, "-m", "logbook.writer_process", path, "FULL"], cwd=ROOT,
+                                            env=env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 20
+        while not os.path.exists(writer.address_of(path)):
+            assert self.process.poll() is None, self.log()
+            assert time.monotonic() < deadline, "the writer process did not open its socket"
+            time.sleep(0.02)
+
+    def stop(self):
+        """SIGTERM: it ends its loop, closes and removes its socket, and says how much it grouped."""
+        self.process.terminate()
+        self.process.wait(10)
+        return [tuple(map(int, found)) for found in re.findall(r"(\d+) writes in (\d+) batches", self.log())]
+
+    def log(self):
+        return Path(self.log_path).read_text(errors="replace")
+
+
+@pytest.fixture
+def process(database, tmp_path):
+    running = Process(database, tmp_path / "writer.log")
+    yield running
+    if running.process.poll() is None:
+        running.process.kill()
+        running.process.wait()
+
+
+def notes(path):
+    with sqlite3.connect(path) as conn:
+        return [r[0] for r in conn.execute("SELECT text FROM notes ORDER BY id")]
+
+
+@pytest.fixture
+def worker():
+    """worker(path) -> what a gunicorn worker holds: a RemoteWriter (each one stands for another worker process)."""
+    made = []
+
+    def make(path):
+        made.append(writer.RemoteWriter(path))
+        return made[-1]
+    yield make
+    for remote in made:
+        remote.close()
+
+
+def held(release, seconds=10):
+    """Wait until the writer process runs hold_until(release)."""
+    deadline = time.monotonic() + seconds
+    while not Path(f"{release}.holding").exists():
+        assert time.monotonic() < deadline, "the writer process did not take the holding write"
+        time.sleep(0.01)
+
+
+def outcome(run):
+    try:
+        return run()
+    except Exception as e:  # noqa: BLE001
+        return e
+
+
+# ---- tests ---------------------------------------------------------------------------------------------------------
+
+def test_the_writes_of_several_workers_are_committed_in_one_batch(database, process, tmp_path, worker):
+    release = tmp_path / "release"
+    workers = [worker(database) for _ in range(8)]
+    with ThreadPoolExecutor(9) as pool:
+        first = pool.submit(workers[0].run, hold_until, str(release), "first")
+        held(release)
+        waiting = [pool.submit(w.run, add, f"note {n}") for n, w in enumerate(workers[1:])]
+        time.sleep(1)  # all of them have arrived at the process
+        assert not any(f.done() for f in waiting)
+        release.touch()
+        assert first.result(10) == 1
+        assert sorted(f.result(10) for f in waiting) == list(range(2, 9))
+    assert process.stop() == [(8, 2)]  # the held write, then the seven that waited for it, together
+    assert notes(database)[0] == "first" and sorted(notes(database)[1:]) == [f"note {n}" for n in range(7)]
+
+
+def test_a_write_that_fails_inside_a_batch_fails_alone(database, process, tmp_path, worker):
+    release = tmp_path / "release"
+    workers = [worker(database) for _ in range(4)]
+    with ThreadPoolExecutor(4) as pool:
+        first = pool.submit(workers[0].run, hold_until, str(release), "taken")
+        held(release)
+        before = pool.submit(outcome, lambda: workers[1].run(add, "before"))
+        failing = pool.submit(outcome, lambda: workers[2].run(half_then_duplicate))
+        after = pool.submit(outcome, lambda: workers[3].run(add, "after"))
+        time.sleep(1)
+        release.touch()
+        assert first.result(10) == 1
+        assert isinstance(failing.result(10), sqlite3.IntegrityError)
+        assert isinstance(before.result(10), int) and isinstance(after.result(10), int)
+    assert process.stop() == [(4, 2)]
+    assert sorted(notes(database)) == ["after", "before", "taken"]  # nothing of the failed write is left
+
+
+def test_a_refusal_comes_back_with_its_fields_and_keeps_what_it_wrote(database, process, worker):
+    with pytest.raises(Invalid) as refused:
+        worker(database).run(refuse)
+    problem = refused.value.fields["kind"]
+    assert (problem.code, problem.params, str(problem)) == ("bad_kind", {"n": 3}, "choose a kind of 3")
+    assert notes(database) == ["refused attempt"]
+
+
+def test_the_writes_run_in_the_writer_process(database, process, worker):
+    assert worker(database).run(pid_of_writer) == process.process.pid
+
+
+def test_without_a_writer_process_a_worker_writes_itself(database, worker):
+    assert not os.path.exists(writer.address_of(database))
+    remote = worker(database)
+    assert remote.run(pid_of_writer) == os.getpid()
+    assert remote.run(add, "local") == 1 and notes(database) == ["local"]
+
+
+def test_once_the_writer_process_is_gone_a_worker_writes_itself(database, process, worker):
+    remote = worker(database)
+    assert remote.run(add, "one") == 1
+    process.process.kill()  # its socket file stays behind, as after a crash
+    process.process.wait()
+    # this thread's connection leads nowhere now: sending fails, so nothing ran and the write is sent again, finds no
+    # process, and is written by this worker itself
+    assert remote.run(add, "two") == 2
+    assert notes(database) == ["one", "two"]
+
+
+def test_a_write_sent_to_a_process_that_dies_before_answering_is_writer_lost(database, process, tmp_path, worker):
+    remote = worker(database)
+    with ThreadPoolExecutor(1) as pool:
+        lost = pool.submit(outcome, lambda: remote.run(hold_until, str(tmp_path / "never"), "lost"))
+        held(tmp_path / "never")  # the process holds the write inside its transaction
+        process.process.kill()
+        process.process.wait()
+        assert isinstance(lost.result(10), writer.WriterLost)
+    assert notes(database) == []  # killed before its COMMIT: nothing was written, and nothing was acknowledged
