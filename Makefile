@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
-WORKERS ?= 2
+WORKERS ?= 4
 export LOGBOOK_BASE_URL ?= http://$(HOST):$(PORT)
 # One lock for every platform; unchanged pins are kept. --no-config: no user's uv settings change the result.
 LOCK_OPTIONS := --no-config --quiet --generate-hashes --universal --python-version 3.11 --custom-compile-command 'make lock'

@@ -19,6 +19,7 @@ import json
 import multiprocessing
 import os
 import platform
+import re
 import shutil
 import signal
 import socket
@@ -36,7 +37,7 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from logbook import accounts, agencies, db, enterprises, inspections, usci  # noqa: E402
+from logbook import accounts, agencies, db, enterprises, inspections, usci, writer  # noqa: E402
 
 PASSWORD = "bench-password-1"
 MODES = ("hello", "admit", "refuse")
@@ -97,10 +98,10 @@ def call(port, method, path, body=None, headers=None):
 class Server:
     """Our own gunicorn on the benchmark database, stopped by its PID."""
 
-    def __init__(self, database, workers, log_path, gthreads=1):
+    def __init__(self, database, workers, log_path, gthreads=1, writer_process=True):
         self.port = free_port()
         env = dict(os.environ, LOGBOOK_DATABASE=str(database), LOGBOOK_SECRET_KEY="bench",
-                   LOGBOOK_PASSWORD_HASH="pbkdf2:sha256:1000")
+                   LOGBOOK_PASSWORD_HASH="pbkdf2:sha256:1000", LOGBOOK_WRITER_PROCESS=str(int(writer_process)))
         gunicorn = Path(sys.executable).parent / "gunicorn"
         with open(log_path, "wb") as log:
             self.process = subprocess.Popen(
@@ -113,7 +114,8 @@ class Server:
             if self.process.poll() is not None:
                 raise SystemExit(f"gunicorn exited:\n{Path(log_path).read_text()}")
             try:
-                if call(self.port, "GET", "/healthz")[0] == 200:
+                if call(self.port, "GET", "/healthz")[0] == 200 and (
+                        not writer_process or os.path.exists(writer.address_of(str(database)))):
                     return
             except OSError:
                 time.sleep(0.1)
@@ -231,6 +233,8 @@ def main():
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
     parser.add_argument("--gthreads", type=int, default=1, help="threads per gunicorn worker: more than 1 serves with "
                         "gthread workers, whose scans wait on the process's writer together (group commit)")
+    parser.add_argument("--no-writer-process", dest="writer_process", action="store_false",
+                        help="serve without the writer process (LOGBOOK_WRITER_PROCESS=0): each worker commits its own")
     parser.add_argument("--duration", type=int, default=10, help="seconds per scenario (default 10)")
     parser.add_argument("--connections", type=int, default=16, help="concurrent connections (default 16)")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1)")
@@ -249,7 +253,7 @@ def main():
         names, qr_tokens = build_database(tmp / "bench.db", args.enterprises, args.inspectors)
         print(f"database: {args.enterprises:,} enterprises, {args.inspectors} inspectors, built in "
               f"{time.perf_counter() - started:.1f} s")
-        server = Server(tmp / "bench.db", args.workers, tmp / "gunicorn.log", args.gthreads)
+        server = Server(tmp / "bench.db", args.workers, tmp / "gunicorn.log", args.gthreads, args.writer_process)
         try:
             bearers = []
             for i, name in enumerate(names):
@@ -265,6 +269,7 @@ def main():
                     "Authorization": f"Bearer {bearers[0][0]}"})
             before = counts(tmp / "bench.db")
             kind = f"gthread, {args.gthreads} threads" if args.gthreads > 1 else "sync"
+            kind += ", writer process" if args.writer_process else ", each worker commits its own"
             print(f"gunicorn -w {args.workers} ({kind}), load: {tool}, {args.connections} connections, "
                   f"{args.duration} s per scenario, {args.rounds} round(s)\n")
             runs = {mode: [] for mode in MODES}
@@ -359,6 +364,10 @@ def summarise(runs, before, after, fresh, log, disk=None, domain=None):
     unexpected = [(m, r["unexpected"]) for m in MODES for r in runs[m] if r["unexpected"]]
     if unexpected:
         print(f"warning: unexpected statuses {unexpected}")
+    grouped = re.findall(r"writer process: (\d+) writes in (\d+) batches", log)
+    if grouped and int(grouped[-1][1]):
+        writes, batches = map(int, grouped[-1])
+        print(f"writer process: {writes:,} writes in {batches:,} batches ({writes / batches:.1f} per COMMIT)")
     if "Traceback" in log or "database is locked" in log:
         print("warning: the gunicorn log has errors:\n" + log[-3000:])
 
