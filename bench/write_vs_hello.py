@@ -4,13 +4,15 @@ It builds a temporary database (tens of thousands of enterprises, a few certifie
 gunicorn, and measures side by side in one run:
 
   hello   GET /healthz                                          (no database, no template)
-  admit   POST /api/v1/inspections on a fresh enterprise        (BEGIN IMMEDIATE, count, insert, journal: 201)
-  refuse  POST /api/v1/inspections on an enterprise at its cap  (BEGIN IMMEDIATE, count, refusal row: 409)
+  admit   POST /api/v1/inspections on a fresh enterprise        (count under the lock, insert, journal: 201)
+  refuse  POST /api/v1/inspections on an enterprise at its cap  (count under the lock, refusal row: 409)
 
-The load comes from wrk (with bench/wrk_scan.lua) when it is installed, otherwise from a Python
-multi-process generator. SPEC §8 asks for admit/hello >= 0.5. Run from the project root:
+and, in the same run, the disk's limit (one-row durable commits per second) and the domain alone in process. The
+load comes from wrk (with bench/wrk_scan.lua) when it is installed, otherwise from a Python multi-process
+generator. SPEC §8 asks for admit/hello >= 0.5. Run from the project root:
 
-    .venv/bin/python bench/write_vs_hello.py [--workers 2] [--duration 10] [--connections 16]
+    .venv/bin/python bench/write_vs_hello.py [--workers 4] [--duration 10] [--connections 16] [--no-writer-process]
+        [--slow-fsync-us 2000]
 """
 
 import argparse
@@ -230,11 +232,13 @@ def machine():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4, as make run)")
     parser.add_argument("--gthreads", type=int, default=1, help="threads per gunicorn worker: more than 1 serves with "
                         "gthread workers, whose scans wait on the process's writer together (group commit)")
     parser.add_argument("--no-writer-process", dest="writer_process", action="store_false",
                         help="serve without the writer process (LOGBOOK_WRITER_PROCESS=0): each worker commits its own")
+    parser.add_argument("--slow-fsync-us", type=int, default=0, help="make every fsync of the benchmark sleep this "
+                        "many microseconds first (bench/slow_fsync.c, compiled with cc), as on a slower disk")
     parser.add_argument("--duration", type=int, default=10, help="seconds per scenario (default 10)")
     parser.add_argument("--connections", type=int, default=16, help="concurrent connections (default 16)")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1)")
@@ -244,6 +248,8 @@ def main():
     parser.add_argument("--tool", choices=("auto", "wrk", "python"), default="auto", help="load generator")
     parser.add_argument("--processes", type=int, default=2, help="processes of the Python load generator")
     args = parser.parse_args()
+    if args.slow_fsync_us and "SLOW_FSYNC_US" not in os.environ:
+        slow_disk(args.slow_fsync_us)  # runs the benchmark again under it, and does not return
     tool = ("wrk" if shutil.which("wrk") else "python") if args.tool == "auto" else args.tool
 
     print(machine())
@@ -291,6 +297,18 @@ def main():
         disk = durable_commits(tmp)
         domain = in_process(tmp / "bench.db", qr_tokens, names)
     summarise(runs, before, after, len(qr_tokens) - 1, log, disk, domain)
+
+
+def slow_disk(microseconds):
+    """Run this benchmark again with every fsync slowed down by `microseconds` (LD_PRELOAD of bench/slow_fsync.c)."""
+    if not shutil.which("cc"):
+        raise SystemExit("--slow-fsync-us needs a C compiler (apt-get install gcc)")
+    library = Path(tempfile.mkdtemp(prefix="logbook-bench-")) / "slow_fsync.so"
+    subprocess.run(["cc", "-shared", "-fPIC", "-O2", "-o", str(library), str(ROOT / "bench" / "slow_fsync.c"), "-ldl"],
+                   check=True)
+    print(f"every fsync sleeps {microseconds} µs first (bench/slow_fsync.c)", flush=True)
+    env = dict(os.environ, LD_PRELOAD=str(library), SLOW_FSYNC_US=str(microseconds))
+    os.execve(sys.executable, [sys.executable, *sys.argv], env)
 
 
 def counts(path):
