@@ -35,6 +35,8 @@ MAX_BATCH = 64      # writes in one transaction: a bound on how long the first o
 REFUSALS = (LogbookError, CapReached)  # the domain's answers, not failures: what they wrote stands
 HEADER = struct.Struct("!I")  # a message to or from the writer process: its length, then a pickle
 MAX_MESSAGE = 16 * 1024 * 1024
+ANSWER_SECONDS = 25  # a writer process that has not answered by then is taken as lost (a 503 before gunicorn's 30 s
+                     # worker timeout would kill the worker)
 _writers = {}
 _lock = threading.Lock()
 
@@ -64,8 +66,9 @@ class Writer:
         with self.turn:
             if self.db is not None:
                 self.db.conn.close()
+            if self.turns is not None:
                 os.close(self.turns)
-                self.db = self.turns = None
+            self.db = self.turns = None
 
     def waiting(self):
         """How many writes wait for a turn."""
@@ -83,10 +86,16 @@ class Writer:
     def commit(self, batch):
         """Commit a batch of (function, args, kwargs, future) in one transaction, in turn with the other processes,
         and answer each future."""
-        if self.db is None:
-            self.db = database.connect(self.path, self.synchronous, any_thread=True)
-            self.turns = os.open(self.path + "-writer", os.O_RDWR | os.O_CREAT, 0o600)
-        fcntl.flock(self.turns, fcntl.LOCK_EX)  # the other processes' turns
+        try:
+            if self.turns is None:
+                self.turns = os.open(self.path + "-writer", os.O_RDWR | os.O_CREAT, 0o600)
+            if self.db is None:
+                self.db = database.connect(self.path, self.synchronous, any_thread=True)
+            fcntl.flock(self.turns, fcntl.LOCK_EX)  # the other processes' turns
+        except BaseException as failed:  # noqa: BLE001  (no database to write to: every write hears why)
+            for *_, future in batch:
+                future.set_exception(failed)
+            return
         try:
             self._commit(batch)
         finally:
@@ -176,6 +185,7 @@ class RemoteWriter:
         conn = getattr(self.connections, "conn", None)
         if conn is None:
             conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            conn.settimeout(ANSWER_SECONDS)
             try:
                 conn.connect(self.address)
             except OSError:  # no writer process: this process writes itself

@@ -167,3 +167,11 @@ def test_the_queues_of_two_processes_take_turns(queue_of):
         assert order == ["first", "second"] and notes(path) == ["first", "second"]
     finally:
         second.close()
+
+
+def test_without_a_database_to_write_to_every_write_hears_why_and_none_waits_forever(tmp_path):
+    queue = writer.Writer(str(tmp_path / "no such folder" / "writes.db"))
+    with ThreadPoolExecutor(4) as pool:
+        outcomes = list(pool.map(lambda n: outcome(queue, (add, f"note {n}")), range(8), timeout=10))
+    assert all(isinstance(o, OSError) for o in outcomes), outcomes
+    queue.close()
