@@ -39,6 +39,15 @@ def app(tmp_path):
     writer.close_all()
 
 
+def notes_database(path):
+    """A fresh WAL database with one table of notes (id, unique text), for the write queue's tests; its path."""
+    store = db.connect(str(path))
+    store.execute("PRAGMA journal_mode = WAL")
+    store.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE)")
+    store.conn.close()
+    return str(path)
+
+
 @pytest.fixture
 def store(app):
     """The test database, as the logbook functions take it."""

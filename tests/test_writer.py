@@ -10,19 +10,16 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from conftest import notes_database
 
-from logbook import db, writer
+from logbook import writer
 from logbook.errors import Invalid, Problem
 
 
 @pytest.fixture
 def queue_of(tmp_path):
     """A writer of a fresh database with a table of notes."""
-    path = str(tmp_path / "writes.db")
-    store = db.connect(path)
-    store.execute("PRAGMA journal_mode = WAL")
-    store.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE)")
-    store.conn.close()
+    path = notes_database(tmp_path / "writes.db")
     found = writer.Writer(path)
     yield found, path
     found.close()

@@ -15,8 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from conftest import notes_database
 
-from logbook import db, writer
+from logbook import writer
 from logbook.errors import Invalid, Problem
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,12 +57,7 @@ def pid_of_writer(store):
 
 @pytest.fixture
 def database(tmp_path):
-    path = str(tmp_path / "writes.db")
-    store = db.connect(path)
-    store.execute("PRAGMA journal_mode = WAL")
-    store.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE)")
-    store.conn.close()
-    return path
+    return notes_database(tmp_path / "writes.db")
 
 
 class Process:
@@ -133,36 +129,33 @@ def outcome(run):
 
 # ---- tests ---------------------------------------------------------------------------------------------------------
 
-def test_the_writes_of_several_workers_are_committed_in_one_batch(database, process, tmp_path, worker):
-    release = tmp_path / "release"
-    workers = [worker(database) for _ in range(8)]
-    with ThreadPoolExecutor(9) as pool:
-        first = pool.submit(workers[0].run, hold_until, str(release), "first")
+def behind_a_held_write(workers, release, first_text, writes):
+    """From one worker, a write that holds the process's batch; meanwhile `writes` ((function, *args) each), each from
+    another worker; then release it. Returns the first write's outcome and each other's, in order."""
+    with ThreadPoolExecutor(len(writes) + 1) as pool:
+        first = pool.submit(outcome, lambda: workers[0].run(hold_until, str(release), first_text))
         held(release)
-        waiting = [pool.submit(w.run, add, f"note {n}") for n, w in enumerate(workers[1:])]
+        futures = [pool.submit(outcome, lambda w=w, r=r: w.run(*r)) for w, r in zip(workers[1:], writes)]
         time.sleep(1)  # all of them have arrived at the process
-        assert not any(f.done() for f in waiting)
+        assert not any(f.done() for f in futures)
         release.touch()
-        assert first.result(10) == 1
-        assert sorted(f.result(10) for f in waiting) == list(range(2, 9))
+        return first.result(10), [f.result(10) for f in futures]
+
+
+def test_the_writes_of_several_workers_are_committed_in_one_batch(database, process, tmp_path, worker):
+    workers = [worker(database) for _ in range(8)]
+    first, results = behind_a_held_write(workers, tmp_path / "release", "first", [(add, f"note {n}") for n in range(7)])
+    assert first == 1 and sorted(results) == list(range(2, 9))
     assert process.stop() == [(8, 2)]  # the held write, then the seven that waited for it, together
     assert notes(database)[0] == "first" and sorted(notes(database)[1:]) == [f"note {n}" for n in range(7)]
 
 
 def test_a_write_that_fails_inside_a_batch_fails_alone(database, process, tmp_path, worker):
-    release = tmp_path / "release"
     workers = [worker(database) for _ in range(4)]
-    with ThreadPoolExecutor(4) as pool:
-        first = pool.submit(workers[0].run, hold_until, str(release), "taken")
-        held(release)
-        before = pool.submit(outcome, lambda: workers[1].run(add, "before"))
-        failing = pool.submit(outcome, lambda: workers[2].run(half_then_duplicate))
-        after = pool.submit(outcome, lambda: workers[3].run(add, "after"))
-        time.sleep(1)
-        release.touch()
-        assert first.result(10) == 1
-        assert isinstance(failing.result(10), sqlite3.IntegrityError)
-        assert isinstance(before.result(10), int) and isinstance(after.result(10), int)
+    first, (before, failing, after) = behind_a_held_write(workers, tmp_path / "release", "taken", [
+        (add, "before"), (half_then_duplicate,), (add, "after")])
+    assert first == 1 and isinstance(before, int) and isinstance(after, int)
+    assert isinstance(failing, sqlite3.IntegrityError)
     assert process.stop() == [(4, 2)]
     assert sorted(notes(database)) == ["after", "before", "taken"]  # nothing of the failed write is left
 
