@@ -1,7 +1,7 @@
 """gunicorn's settings for the logbook. gunicorn reads this file from the directory it starts in (the project root),
 so `make run`, the deployment's unit, the tests' servers and the benchmarks all serve the same way.
 
-Its master starts the writer process (logbook/writer_process.py) beside the workers, starts it again if it stops,
+Its master starts the writer process (logbook/writer_process.py) beside the workers, starts it again if it fails,
 starts a new one on a reload (kill -HUP, after an upgrade: the workers then run the new code, and so must it), and
 stops it on exit: every worker's writes then commit together in groups. LOGBOOK_WRITER_PROCESS=0 leaves it out (each
 worker then writes itself, taking turns with the others)."""

@@ -140,17 +140,19 @@ def _commit(queue, arrived):
 # ---- beside gunicorn --------------------------------------------------------------------------------------------
 
 def supervise(path, synchronous="FULL"):
-    """Start the writer process of `path` and start it again whenever it stops (a thread of the gunicorn master);
-    returns a function that stops it for good."""
+    """Start the writer process of `path` and start it again whenever it fails (a thread of the gunicorn master; a
+    writer process stopped on purpose, which exits 0, stays stopped and the workers write themselves); returns a
+    function that stops it for good."""
     state = {"process": None, "stopping": False}
 
     def keep_running():
         while not state["stopping"]:
             state["process"] = subprocess.Popen(
                 [sys.executable, "-m", "logbook.writer_process", path, synchronous, str(os.getpid())])
-            state["process"].wait()
+            if state["process"].wait() == 0:  # stopped on purpose (SIGTERM, Ctrl-C, the service stopping): stays so
+                return
             if not state["stopping"]:
-                log.warning("the writer process stopped (%s); starting it again", state["process"].returncode)
+                log.warning("the writer process failed (%s); starting it again", state["process"].returncode)
                 time.sleep(1)
 
     threading.Thread(target=keep_running, name="writer process", daemon=True).start()

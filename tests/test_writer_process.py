@@ -7,6 +7,7 @@ imports by name like the logbook's own (PYTHONPATH names the tests' folder)."""
 
 import os
 import re
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from pathlib import Path
 import pytest
 from conftest import notes_database
 
-from logbook import writer
+from logbook import writer, writer_process
 from logbook.errors import Invalid, Problem
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -199,3 +200,47 @@ def test_a_write_sent_to_a_process_that_dies_before_answering_is_writer_lost(dat
         process.process.wait()
         assert isinstance(lost.result(10), writer.WriterLost)
     assert notes(database) == []  # killed before its COMMIT: nothing was written, and nothing was acknowledged
+
+
+def test_the_master_starts_a_failed_writer_process_again_but_not_one_stopped_on_purpose(database, worker, monkeypatch):
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), str(ROOT / "tests")]))
+    stop = writer_process.supervise(database)
+    remote = worker(database)
+    try:
+        first = answered_by_a_writer_process(remote)
+        os.kill(first, signal.SIGKILL)  # a crash: the master's thread starts another one
+        gone(first)
+        second = answered_by_a_writer_process(remote, not_by=first)
+        os.kill(second, signal.SIGTERM)  # stopped on purpose: it exits 0 and stays stopped
+        deadline = time.monotonic() + 10
+        while os.path.exists(writer.address_of(database)):
+            assert time.monotonic() < deadline, "the writer process did not stop"
+            time.sleep(0.05)
+        time.sleep(1.5)  # longer than the master's pause before starting one again
+        assert not os.path.exists(writer.address_of(database))
+        assert remote.run(pid_of_writer) == os.getpid()  # the worker writes itself
+    finally:
+        stop()
+
+
+def gone(pid, seconds=10):
+    """Wait until the process has died and been reaped (by the master's thread)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        assert time.monotonic() < deadline, f"process {pid} is still there"
+        time.sleep(0.02)
+
+
+def answered_by_a_writer_process(remote, not_by=None, seconds=20):
+    """The pid of the writer process that runs the next write (not `not_by`), waiting for one to be there."""
+    deadline = time.monotonic() + seconds
+    while True:
+        pid = remote.run(pid_of_writer)
+        if pid not in (os.getpid(), not_by):
+            return pid
+        assert time.monotonic() < deadline, "no writer process answered"
+        time.sleep(0.05)
