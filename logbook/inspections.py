@@ -6,7 +6,6 @@ Decisions come from logbook.rules; this module gathers the facts, holds the writ
 import hashlib
 import json
 import secrets
-from contextlib import nullcontext
 from dataclasses import asdict, astuple, dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -286,14 +285,10 @@ def record_inspection(db, caller, request, now, tz, counted_kinds=rules.COUNTED_
     start = prepare_start(db, caller, request, now, tz, counted_kinds, task_required, alert_limits)
     if isinstance(start, int):
         return start
-    refused = None
     with immediate(db):
-        try:
-            recorded = write_start(db, start)
-        except rules.CapReached as e:  # the refusal row is written and kept
-            refused = e
-    if refused:
-        raise refused
+        recorded = write_start(db, start)
+    if recorded.refused:
+        raise recorded.refused
     return recorded.id
 
 
@@ -301,7 +296,8 @@ def prepare_start(db, caller, request, now, tz, counted_kinds=rules.COUNTED_KIND
                   alert_limits=thresholds.DEFAULTS):
     """The half of a start that needs no lock: resolve the enterprise and the task, read the facts and check the
     request against the rules. Returns the _Start that write_start decides and writes, or the id of the inspection
-    an earlier request with the same idempotency key recorded; raises what record_inspection raises, but CapReached.
+    an earlier request with the same idempotency key recorded; raises what record_inspection raises, but CapReached
+    (write_start's answer).
     Nothing read here decides the cap: write_start counts under the write lock."""
     replayed = _replayed(db, caller, request)
     if replayed:
@@ -336,15 +332,18 @@ def prepare_start(db, caller, request, now, tz, counted_kinds=rules.COUNTED_KIND
 @dataclass
 class Recorded:
     """What write_start answers: the inspection's id and, when this request wrote it, its journal hash (None: an
-    earlier request with the same idempotency key recorded it)."""
+    earlier request with the same idempotency key recorded it); or, for a start a limit rule refused, the refusal
+    (its attempt recorded), which the caller raises once it is committed."""
 
-    id: int
+    id: int | None
     journal_hash: str | None = None
+    refused: rules.CapReached | None = None
 
 
 def write_start(db, s):
-    """The half of a start under the write lock (inside the caller's transaction, e.g. the write queue's batch):
-    decide the cap and write the inspection, or the refused attempt and raise CapReached. Returns a Recorded."""
+    """The half of a start under the write lock (inside the caller's transaction, e.g. the write queue's batch, which
+    rolls it back if it raises): decide the cap and write the inspection, or the refused attempt. Returns a
+    Recorded."""
     request, caller = s.request, s.caller
     replayed = _replayed(db, caller, request)  # a retry that raced its original: the original won
     if replayed:
@@ -358,15 +357,14 @@ def write_start(db, s):
         db.execute("""INSERT INTO refusals (enterprise_id, user_id, agency_id, kind, rule_id, used, max, attempted_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)""", [s.enterprise["id"], caller["id"], caller["agency_id"], request.kind,
                                                   e.rule.id, e.used, e.max, s.recorded_at])
-        raise
-    with immediate(db) if s.task else nullcontext():  # a task another start took first rolls this start back
-        inspection_id, journal_hash = _insert(db, s)
-        if s.task:
-            tasks.mark_done(db, s.task, inspection_id, caller, s.recorded_at)
-        elif s.task_required and rules.is_exempt(request.kind, s.counted_kinds):  # its approval comes afterwards
-            tasks.insert_backfill(db, caller, inspection_id, caller["agency_id"], s.enterprise["id"], request.kind,
-                                  s.day, [caller["id"]] + [o["id"] for o in s.others],
-                                  [i["id"] for i in s.item_rows if i["agency"] == caller["agency"]], s.now)
+        return Recorded(None, refused=e)
+    inspection_id, journal_hash = _insert(db, s)
+    if s.task:  # a task another start took first raises TaskRequired, and the caller rolls this start back
+        tasks.mark_done(db, s.task, inspection_id, caller, s.recorded_at)
+    elif s.task_required and rules.is_exempt(request.kind, s.counted_kinds):  # its approval comes afterwards
+        tasks.insert_backfill(db, caller, inspection_id, caller["agency_id"], s.enterprise["id"], request.kind,
+                              s.day, [caller["id"]] + [o["id"] for o in s.others],
+                              [i["id"] for i in s.item_rows if i["agency"] == caller["agency"]], s.now)
     return Recorded(inspection_id, journal_hash)
 
 

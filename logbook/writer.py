@@ -8,8 +8,8 @@ the single fsync of that COMMIT; a thread whose write an earlier turn has commit
 per process at a time (gunicorn's sync workers) the request commits its own write on its own thread, with no hand-off;
 with threads, the writes that arrive while one batch commits form the next.
 
-A write that fails with an unexpected error is rolled back alone (a SAVEPOINT per write); a refusal of the domain (a
-LogbookError, a reached cap) keeps what it wrote on purpose (the refused attempt). Nothing is answered before the
+A write that raises, a refusal of the domain as much as a bug, is rolled back alone (a SAVEPOINT per write); what a
+refusal must keep (a start's refused attempt) it returns instead of raising. Nothing is answered before the
 COMMIT has returned, so nothing acknowledged can be lost; if the COMMIT fails, every write of the batch gets the error.
 
 The processes of one database take turns through an flock on a file beside it (DATABASE-writer): a process waiting
@@ -28,11 +28,8 @@ import threading
 from concurrent.futures import Future
 
 from . import db as database
-from .errors import LogbookError
-from .rules import CapReached
 
 MAX_BATCH = 64      # writes in one transaction: a bound on how long the first one waits for the last
-REFUSALS = (LogbookError, CapReached)  # the domain's answers, not failures: what they wrote stands
 HEADER = struct.Struct("!I")  # a message to or from the writer process: its length, then a pickle
 MAX_MESSAGE = 16 * 1024 * 1024
 ANSWER_SECONDS = 25  # a writer process that has not answered by then is taken as lost (a 503 before gunicorn's 30 s
@@ -124,14 +121,11 @@ class Writer:
 
 
 def _one(db, function, args, kwargs):
-    """Run one write under its own savepoint: (True, result) or (False, the exception)."""
+    """Run one write under its own savepoint: (True, result), or (False, the exception) with its writes undone."""
     db.execute("SAVEPOINT request")
     try:
         result = function(db, *args, **kwargs)
-    except REFUSALS as refused:
-        db.execute("RELEASE request")
-        return False, refused
-    except Exception as failed:  # noqa: BLE001  (a bug or a constraint in one write fails that write alone)
+    except Exception as failed:  # noqa: BLE001  (a refusal, a bug or a constraint fails that write alone)
         db.execute("ROLLBACK TO request")
         db.execute("RELEASE request")
         return False, failed

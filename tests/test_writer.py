@@ -1,6 +1,6 @@
 """The write queue (logbook/writer.py): waiting writes are committed together in one transaction; a request that
-fails inside a batch is rolled back alone while the others of the same batch succeed; a refusal of the domain keeps
-what it wrote; nothing is answered before the COMMIT; the queues of two processes take turns."""
+fails inside a batch is rolled back alone while the others of the same batch succeed, a refusal of the domain as
+much as a bug; nothing is answered before the COMMIT; the queues of two processes take turns."""
 
 import fcntl
 import os
@@ -89,7 +89,9 @@ def test_a_request_that_fails_inside_a_batch_fails_alone(queue_of):
     assert notes(path) == ["first", "note 1", "note 2"]  # nothing of the failed request is left
 
 
-def test_a_refusal_keeps_what_it_wrote_on_purpose(queue_of):
+def test_a_refusal_is_undone_like_any_failure(queue_of):
+    """What a write raises, a refusal of the domain included, leaves nothing behind: a refused attempt that must be
+    kept (inspections.write_start's refusal row) is returned, not raised."""
     queue, path = queue_of
 
     def refuse_after_recording(store):
@@ -98,7 +100,8 @@ def test_a_refusal_keeps_what_it_wrote_on_purpose(queue_of):
 
     with pytest.raises(Invalid):
         queue.run(refuse_after_recording)
-    assert notes(path) == ["refused attempt"]
+    assert notes(path) == []
+    assert queue.run(add, "after") == 1
 
 
 def test_a_failed_commit_answers_every_request_of_the_batch_with_the_error(queue_of, monkeypatch):

@@ -161,12 +161,12 @@ def test_a_write_that_fails_inside_a_batch_fails_alone(database, process, tmp_pa
     assert sorted(notes(database)) == ["after", "before", "taken"]  # nothing of the failed write is left
 
 
-def test_a_refusal_comes_back_with_its_fields_and_keeps_what_it_wrote(database, process, worker):
+def test_a_refusal_comes_back_with_its_fields_and_leaves_nothing(database, process, worker):
     with pytest.raises(Invalid) as refused:
         worker(database).run(refuse)
     problem = refused.value.fields["kind"]
     assert (problem.code, problem.params, str(problem)) == ("bad_kind", {"n": 3}, "choose a kind of 3")
-    assert notes(database) == ["refused attempt"]
+    assert notes(database) == []
 
 
 def test_the_writes_run_in_the_writer_process(database, process, worker):

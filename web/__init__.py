@@ -24,14 +24,16 @@ def writes():
 def record_start(user, start):
     """Scan-to-enter through the write queue: what needs no lock is read and checked on this request's connection
     (inspections.prepare_start), the cap is decided and the inspection written in the writer's next group commit
-    (inspections.write_start). Returns the inspection's id and, when this request recorded it, the inspection as
-    inspections.inspection() reads it (else None: an earlier request with the same idempotency key recorded it)."""
+    (inspections.write_start). Returns the inspections.Recorded and the start as prepared (None when an earlier
+    request with the same idempotency key recorded it); raises the refusals, CapReached once its attempt is committed."""
     prepared = inspections.prepare_start(database(), user, start, now(), tz(), counted_kinds(), task_required(),
                                          alert_limits())
     if isinstance(prepared, int):
-        return prepared, None
+        return inspections.Recorded(prepared), None
     recorded = writes().run(inspections.write_start, prepared)
-    return recorded.id, inspections.recorded_inspection(prepared, recorded) if recorded.journal_hash else None
+    if recorded.refused:
+        raise recorded.refused
+    return recorded, prepared
 
 
 def now():

@@ -208,8 +208,10 @@ def start_inspection(body):
     if key is not None and (len(key) > 100 or not key.isprintable()):
         raise errors.Invalid({"Idempotency-Key": "at most 100 printable characters"})
     start = inspections.StartRequest(**body, idempotency_key=key)
-    inspection_id, found = record_start(user, start)
-    found = inspection_json(found or inspections.inspection(database(), inspection_id), user)
+    recorded, prepared = record_start(user, start)
+    found = inspections.recorded_inspection(prepared, recorded) if recorded.journal_hash \
+        else inspections.inspection(database(), recorded.id)  # a repeated Idempotency-Key: what the first recorded
+    found = inspection_json(found, user)
     return jsonify(schemas.plain(schemas.INSPECTION, found)), 201
 
 

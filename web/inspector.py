@@ -193,7 +193,7 @@ def start():
         inspectors=form.inspectors.data, items=form.items.data, reference=form.reference.data,
         reason=form.reason.data, recheck_of=form.recheck_of.data, started_at=started_at)
     try:
-        inspection_id = record_start(current_user.row, body)[0]
+        inspection_id = record_start(current_user.row, body)[0].id
     except errors.Invalid as e:
         return render_scan(found, entry, token, form, problems=e.fields, status=422)
     except errors.CertificateInvalid:
@@ -224,7 +224,7 @@ def start_task(db, found, entry, token, task_id):
         abort(400)
     body = inspections.StartRequest(kind="", task_id=task_id, qr_token=token, usci=None if token else found["usci"])
     try:
-        inspection_id = record_start(current_user.row, body)[0]
+        inspection_id = record_start(current_user.row, body)[0].id
     except errors.CapReached as e:
         return render_scan(found, entry, token, status=409, message=cap_message(e))
     except errors.NotFound:
