@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from conftest import TZ, add_enterprise, add_user, close, start
 
-from logbook import accounts, errors, inspections, tasks
+from logbook import accounts, errors, inspections, tasks, writer
 from logbook.db import row, rows, value
 
 NOW = datetime.now(UTC)
@@ -115,6 +115,27 @@ def test_a_task_is_started_once_even_by_two_of_its_inspectors(store, world, head
     with pytest.raises(errors.TaskRequired):
         start_from(store, world, task_id, by="bob")
     assert value(store, "SELECT count(*) FROM inspections") == 1
+
+
+def test_two_starts_of_one_task_prepared_together_record_one_and_leave_nothing_of_the_other(app, store, world, heads):
+    """Both starts find the task approved before the lock (inspections.prepare_start); under it, the second finds the
+    task done by the first (tasks.mark_done): TaskRequired, and its inspection, links and journal entry undone."""
+    task_id = approved_task(store, world)
+    prepared = [inspections.prepare_start(store, user(store, by), inspections.StartRequest(
+        kind="", task_id=task_id, qr_token=world["enterprise"]["qr_token"]), NOW, TZ, task_required=("routine",))
+        for by in ("ann", "bob")]
+    queue = writer.Writer(app.config["LOGBOOK_DATABASE"])
+    try:
+        first = queue.run(inspections.write_start, prepared[0])
+        with pytest.raises(errors.TaskRequired):
+            queue.run(inspections.write_start, prepared[1])
+    finally:
+        queue.close()
+    assert [r["id"] for r in rows(store, "SELECT id FROM inspections")] == [first.id]
+    assert value(store, "SELECT count(*) FROM journal WHERE inspection_id != 0") == 1
+    assert value(store, "SELECT count(*) FROM inspection_inspectors") == 2
+    assert row(store, "SELECT status, inspection_id FROM tasks WHERE id = ?", [task_id]) == {
+        "status": "done", "inspection_id": first.id}
 
 
 def test_an_inspector_not_named_in_the_task_cannot_start_it(store, world, heads):
