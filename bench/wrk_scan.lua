@@ -7,6 +7,7 @@
 -- MODE admit:  POST /api/v1/inspections, each request on the next unused enterprise (expect 201);
 --              OFFSET skips the enterprises earlier runs used
 -- MODE refuse: POST /api/v1/inspections, always the first enterprise, which is at its cap (expect 409)
+-- MODE /PATH:  POST /PATH with the body of admit (bench/floor.py's steps)
 -- BEARERS_FILE has one line per inspector: "TOKEN USERNAME_OF_A_COLLEAGUE".
 
 local threads = {}
@@ -48,7 +49,8 @@ function request()
   n = n + step
   local body = '{"qr_token": "' .. qr .. '", "kind": "routine", "inspectors": ["' .. who[2] ..
                '"], "items": ["SCJG-001"]}'
-  return wrk.format("POST", "/api/v1/inspections",
+  local path = (mode:sub(1, 1) == "/") and mode or "/api/v1/inspections"
+  return wrk.format("POST", path,
                     {["Content-Type"] = "application/json", ["Authorization"] = who[1]}, body)
 end
 
