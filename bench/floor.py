@@ -20,12 +20,10 @@ import argparse
 import json
 import shutil
 import statistics
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-from write_vs_hello import ROOT, PASSWORD, Server, build_database, call, machine, run_wrk
+from write_vs_hello import PASSWORD, Server, build_database, call, machine, run_wrk  # puts the project on sys.path
 
 from logbook import db
 
@@ -116,5 +114,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(ROOT))
     main()
