@@ -41,6 +41,33 @@ def note_start(db, inspection_id, enterprise, started, agency_ids, location, lim
                     tz, merge=False)
 
 
+def note_void(db, inspection_id, tz, limits):
+    """After voiding an inspection: the `frequent` warnings it was part of stop counting it (voided inspections are
+    not counted, SPEC §11); one that no longer goes over its threshold without it is gone."""
+    for warning in rows(db, """SELECT w.id, w.period, w.enterprise_id, w.since, w.until FROM warnings w
+            JOIN warning_inspections wi ON wi.warning_id = w.id WHERE wi.inspection_id = ? AND w.kind = 'frequent'""",
+                        [inspection_id]):
+        db.execute("DELETE FROM warning_inspections WHERE warning_id = ? AND inspection_id = ?",
+                   [warning["id"], inspection_id])
+        span = timedelta(days=30)  # as note_start: every live inspection that can share a window with the linked ones
+        live = {r["id"]: parse_time(r["started_at"]) for r in rows(db, """SELECT id, started_at FROM inspections
+            WHERE enterprise_id = ? AND started_at > ? AND started_at < ? AND status != 'voided' AND kind != 'visit'""",
+            [warning["enterprise_id"], now_text(parse_time(warning["since"]) - span),
+             now_text(parse_time(warning["until"]) + span)])}
+        linked = [i for (i,) in db.execute("SELECT inspection_id FROM warning_inspections WHERE warning_id = ?",
+                                            [warning["id"]]) if i in live]
+        breaches = [(count, since) for i in linked
+                    for period, count, since in thresholds.frequency_breaches(list(live.values()), live[i], tz, limits)
+                    if period == warning["period"]]
+        if breaches:
+            db.execute("UPDATE warnings SET count = ?, since = ?, until = ? WHERE id = ?", [
+                max(count for count, _ in breaches), now_text(min(since for _, since in breaches)),
+                now_text(max(live[i] for i in linked)), warning["id"]])
+        else:
+            db.execute("DELETE FROM warning_inspections WHERE warning_id = ?", [warning["id"]])
+            db.execute("DELETE FROM warnings WHERE id = ?", [warning["id"]])
+
+
 def note_close(db, inspection_id, enterprise_id, result, tz):
     """After closing with no_issue: an agency that has now found nothing here CLEAN_STREAK times in a row."""
     if result != "no_issue":

@@ -525,8 +525,9 @@ def close_inspection(db, inspection_id, caller, result, findings, rectify_by, no
         alerts.note_close(db, inspection_id, found["enterprise_id"], result, tz)
 
 
-def void_inspection(db, inspection_id, caller, reason, now, tz):
-    """Void an open inspection within 30 minutes of recording it (a wrong scan, a wrong firm), unless confirmed."""
+def void_inspection(db, inspection_id, caller, reason, now, tz, alert_limits=thresholds.DEFAULTS):
+    """Void an open inspection within 30 minutes of recording it (a wrong scan, a wrong firm), unless confirmed; a
+    frequency warning it was part of no longer counts it."""
     inspection_for(db, inspection_id, caller, "act")
     if not (reason or "").strip():
         raise Invalid({"reason": Problem("no_void_reason", "say why the inspection is voided")})
@@ -545,6 +546,7 @@ def void_inspection(db, inspection_id, caller, reason, now, tz):
         stats.count_inspection(db, parse_time(gone["started_at"]).astimezone(tz).date(), gone, [
             r[0] for r in db.execute("SELECT agency_id FROM inspection_agencies WHERE inspection_id = ?", [inspection_id])],
                                sign=-1)
+        alerts.note_void(db, inspection_id, tz, alert_limits)
         append_journal(db, inspection_id, "void", at, {"reason": reason.strip(), "by": caller["username"]})
 
 

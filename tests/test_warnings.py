@@ -69,6 +69,24 @@ def test_voided_inspections_and_service_visits_are_not_frequent(store, world, pe
     assert of_kind(listed(store, at.astimezone(TZ).year), "frequent") == []
 
 
+def test_voiding_an_inspection_takes_it_out_of_its_frequency_warnings_and_ends_those_it_alone_made(store, world,
+                                                                                                 people):
+    firm = add_enterprise(store)
+    first, second, third = [complaint(store, firm, beijing(2027, 3, 2, 10, m)) for m in (0, 10, 20)]
+    frequent = {w["period"]: w for w in of_kind(listed(store, 2027), "frequent")}
+    assert {p: (w["count"], w["inspections"]) for p, w in frequent.items()} == {
+        "day": (3, [first, second, third]), "week": (3, [first, second, third])}  # a month allows three
+    void(store, first, by="far1", now=beijing(2027, 3, 2, 10, 25))
+    frequent = {w["period"]: w for w in of_kind(listed(store, 2027), "frequent")}
+    assert set(frequent) == {"day"}  # two in a week is within the limit: that warning is gone
+    assert (frequent["day"]["count"], frequent["day"]["inspections"]) == (2, [second, third])
+    assert frequent["day"]["since"] == "2027-03-02T02:10:00Z"
+    assert alerts.counts_of(store, 2027) == {"frequent": 1}
+    void(store, third, by="far1", now=beijing(2027, 3, 2, 10, 30))
+    assert of_kind(listed(store, 2027), "frequent") == []
+    assert alerts.counts_of(store, 2027) == {}
+
+
 def test_a_scan_made_a_kilometre_from_the_site_is_a_warning(store, world, people):
     firm = add_enterprise(store, lat=27.8391, lon=113.1517)
     complaint(store, firm, NOW - timedelta(hours=2), location={"lat": 27.8391 + 0.0005, "lon": 113.1517})  # 56 m

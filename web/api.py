@@ -11,6 +11,7 @@ from logbook import accounts, audit, enterprises, errors, inspections, photos
 
 from . import (
     RECORDS_PAGE,
+    alert_limits,
     client_address,
     counted_kinds,
     database,
@@ -301,7 +302,7 @@ def void(body, inspection_id):
     """Void an open inspection within 30 minutes of recording it."""
     user = caller("inspector")
     db = database()
-    inspections.void_inspection(db, inspection_id, user, body["reason"], now(), tz())
+    inspections.void_inspection(db, inspection_id, user, body["reason"], now(), tz(), alert_limits())
     return inspection_json(inspections.inspection(db, inspection_id), user)
 
 

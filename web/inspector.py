@@ -11,6 +11,7 @@ from logbook.db import parse_time
 
 from . import (
     RECORDS_PAGE,
+    alert_limits,
     counted_kinds,
     current_page,
     database,
@@ -300,7 +301,8 @@ def void(inspection_id):
         flash(_("Say why the inspection is voided."), "error")
         return redirect(url_for("inspector.inspection", inspection_id=inspection_id))
     try:
-        inspections.void_inspection(database(), inspection_id, current_user.row, form.reason.data, now(), tz())
+        inspections.void_inspection(database(), inspection_id, current_user.row, form.reason.data, now(), tz(),
+                                     alert_limits())
     except errors.NotVoidable:
         flash(_("An inspection can be voided only while open, unconfirmed and within 30 minutes of being recorded."),
               "error")
