@@ -41,9 +41,9 @@ def machine_ticks():
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4, as make run)")
-    parser.add_argument("--warm", type=int, default=6, help="seconds of scans before measuring, unreported (default 6): "
-                        "the WAL file grows to its working size once after a start, and while it grows the file "
-                        "system makes some commits wait up to 0.7 s; a server that has run a while reuses it")
+    parser.add_argument("--warm", type=int, default=2, help="seconds of writes before measuring, unreported (default 2): "
+                        "the writer process imports a write's module when the first one arrives (bench/floor_app.py's "
+                        "takes the whole app, 0.5 s), and every worker opens its connections on its first requests")
     parser.add_argument("--duration", type=int, default=8, help="seconds per step (default 8)")
     parser.add_argument("--connections", type=int, default=16, help="concurrent connections (default 16)")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1)")

@@ -239,9 +239,9 @@ def main():
                         help="serve without the writer process (LOGBOOK_WRITER_PROCESS=0): each worker commits its own")
     parser.add_argument("--slow-fsync-us", type=int, default=0, help="make every fsync of the benchmark sleep this "
                         "many microseconds first (bench/slow_fsync.c, compiled with cc), as on a slower disk")
-    parser.add_argument("--warm", type=int, default=6, help="seconds of scans before measuring, unreported (default 6): "
-                        "the WAL file grows to its working size once after a start, and while it grows the file "
-                        "system makes some commits wait up to 0.7 s; a server that has run a while reuses it")
+    parser.add_argument("--warm", type=int, default=2, help="seconds of writes before measuring, unreported (default 2): "
+                        "the writer process imports a write's module when the first one arrives (bench/floor_app.py's "
+                        "takes the whole app, 0.5 s), and every worker opens its connections on its first requests")
     parser.add_argument("--duration", type=int, default=10, help="seconds per scenario (default 10)")
     parser.add_argument("--connections", type=int, default=16, help="concurrent connections (default 16)")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1)")
