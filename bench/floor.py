@@ -17,13 +17,12 @@ server setup can acknowledge. Needs wrk. Run from the project root:
 """
 
 import argparse
-import json
 import shutil
 import statistics
 import tempfile
 from pathlib import Path
 
-from write_vs_hello import PASSWORD, Server, build_database, call, machine, run_wrk  # puts the project on sys.path
+from write_vs_hello import Server, build_database, call, load_files, machine, run_wrk  # puts the project on sys.path
 
 from logbook import db
 
@@ -69,14 +68,7 @@ def main():
                         app="bench.floor_app:create()")
         runs = {step: [] for step in STEPS}
         try:
-            bearers = []
-            for i, name in enumerate(names):
-                status, text = call(server.port, "POST", "/api/v1/tokens", {"username": name, "password": PASSWORD})
-                assert status == 201, text
-                bearers.append((json.loads(text)["token"], names[(i + 1) % len(names)]))
-            (tmp / "qr_tokens.txt").write_text("\n".join(qr_tokens) + "\n")
-            (tmp / "bearers.txt").write_text("".join(f"{t} {c}\n" for t, c in bearers))
-            files = [str(tmp / "qr_tokens.txt"), str(tmp / "bearers.txt")]
+            _, files = load_files(server, names, qr_tokens, tmp)
             for _ in range(20):  # warm every worker
                 call(server.port, "GET", "/healthz")
             kind = "writer process" if args.writer_process else "each worker commits its own"

@@ -134,6 +134,18 @@ class Server:
             self.process.wait()
 
 
+def load_files(server, names, qr_tokens, folder):
+    """A token for each inspector, and the files wrk_scan.lua reads: ([(token, colleague)], [qr file, bearer file])."""
+    bearers = []
+    for i, name in enumerate(names):
+        status, text = call(server.port, "POST", "/api/v1/tokens", {"username": name, "password": PASSWORD})
+        assert status == 201, text
+        bearers.append((json.loads(text)["token"], names[(i + 1) % len(names)]))
+    (folder / "qr_tokens.txt").write_text("\n".join(qr_tokens) + "\n")
+    (folder / "bearers.txt").write_text("".join(f"{t} {c}\n" for t, c in bearers))
+    return bearers, [str(folder / "qr_tokens.txt"), str(folder / "bearers.txt")]
+
+
 # ---- load generators ---------------------------------------------------------------------------------
 
 def run_wrk(port, mode, files, args, offset):
@@ -264,14 +276,7 @@ def main():
               f"{time.perf_counter() - started:.1f} s")
         server = Server(tmp / "bench.db", args.workers, tmp / "gunicorn.log", args.gthreads, args.writer_process)
         try:
-            bearers = []
-            for i, name in enumerate(names):
-                status, text = call(server.port, "POST", "/api/v1/tokens", {"username": name, "password": PASSWORD})
-                assert status == 201, text
-                bearers.append((json.loads(text)["token"], names[(i + 1) % len(names)]))
-            (tmp / "qr_tokens.txt").write_text("\n".join(qr_tokens) + "\n")
-            (tmp / "bearers.txt").write_text("".join(f"{t} {c}\n" for t, c in bearers))
-            files = [str(tmp / "qr_tokens.txt"), str(tmp / "bearers.txt")]
+            bearers, files = load_files(server, names, qr_tokens, tmp)
             for _ in range(20):  # warm every worker: imports, first connection, statement cache
                 call(server.port, "GET", "/healthz")
                 call(server.port, "GET", f"/api/v1/scan/{qr_tokens[0]}", headers={
