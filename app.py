@@ -77,6 +77,7 @@ def create_app(test_config=None):
     app.config["LOGBOOK_TZ"] = ZoneInfo(app.config["LOGBOOK_TIMEZONE"])
     # photos are written and served by this one absolute path (a relative one would be read from the app's folder)
     app.config["LOGBOOK_PHOTOS"] = os.path.abspath(app.config["LOGBOOK_PHOTOS"])
+    app.config["LOGBOOK_PDF_CACHE"] = os.path.abspath(app.config["LOGBOOK_PDF_CACHE"])
     app.config["LOGBOOK_COUNTED"] = tuple(k.strip() for k in app.config["LOGBOOK_COUNTED_KINDS"].split(",") if k.strip())
     app.config["LOGBOOK_TASKS_FOR"] = tuple(k.strip() for k in app.config["LOGBOOK_TASK_REQUIRED"].split(",") if k.strip())
 

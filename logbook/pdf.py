@@ -4,11 +4,49 @@ Fonts come from the system's fontconfig (Debian's fonts-noto-cjk for Chinese); W
 libpango-1.0-0 and libpangoft2-1.0-0.
 """
 
+import contextlib
+import hashlib
+import json
+import os
+
 import weasyprint
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 IMAGE_DPI = 150      # images are embedded at print resolution for their size on the page, not as stored
 JPEG_QUALITY = 85
+KEEP = 1000          # rendered documents kept in the cache folder, the most recently used
+
+
+def cached(folder, html, base_url, files, keep=KEEP):
+    """from_html, kept in `folder` under the digest of everything the PDF is drawn from (the HTML, its base URL and
+    the files it may load, which are named by their content): a document asked for again is read, not rendered
+    (WeasyPrint takes about half a second of CPU, which repeated requests would take from the scans)."""
+    drawn_from = [html, base_url, sorted((url, path, media_type) for url, (path, media_type) in files.items())]
+    path = os.path.join(folder, hashlib.sha256(json.dumps(drawn_from).encode()).hexdigest() + ".pdf")
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+        os.utime(path)  # recently used: trimmed last
+        return data
+    except FileNotFoundError:
+        pass
+    data = from_html(html, base_url, files)
+    os.makedirs(folder, exist_ok=True)
+    partial = f"{path}.{os.getpid()}.partial"
+    with open(partial, "wb") as f:
+        f.write(data)
+    os.replace(partial, path)  # whole or absent, whoever reads it meanwhile
+    trim(folder, keep)
+    return data
+
+
+def trim(folder, keep):
+    """Delete all but the `keep` most recently used documents of the cache folder."""
+    with os.scandir(folder) as entries:
+        found = sorted(((e.stat().st_mtime, e.path) for e in entries if e.name.endswith(".pdf")), reverse=True)
+    for _, path in found[keep:]:
+        with contextlib.suppress(FileNotFoundError):  # another worker trimmed it first
+            os.unlink(path)
 
 
 def from_html(html, base_url, files):

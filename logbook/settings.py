@@ -38,6 +38,8 @@ SETTINGS = [
             "in writing (陈述申辩), once.", int),
     Setting("PHOTOS", "instance/photos", "Folder of the inspection photos (named by their SHA-256, which the journal "
             "records; back it up with the database)."),
+    Setting("PDF_CACHE", "instance/pdf-cache", "Folder of rendered PDF documents, each named by the digest of what "
+            "it shows, so asking again renders nothing; the most recently used 1,000 are kept (safe to delete)."),
     Setting("FREQUENT_DAY", 1, "Warn when one enterprise is inspected more than this many times on a calendar day "
             "(Chengdu's threshold; voided inspections and service visits not counted).", int),
     Setting("FREQUENT_WEEK", 2, "... more than this many times within 7 days.", int),

@@ -30,7 +30,8 @@ def known_confirm_code(monkeypatch):
 @pytest.fixture
 def app(tmp_path):
     app = create_app({"TESTING": True, "LOGBOOK_DATABASE": str(tmp_path / "logbook.db"),
-                      "LOGBOOK_PHOTOS": str(tmp_path / "photos"), "LOGBOOK_SECRET_KEY": "test-secret",
+                      "LOGBOOK_PHOTOS": str(tmp_path / "photos"), "LOGBOOK_PDF_CACHE": str(tmp_path / "pdf-cache"),
+                      "LOGBOOK_SECRET_KEY": "test-secret",
                       "LOGBOOK_PASSWORD_HASH": "pbkdf2:sha256:1000", "LOGBOOK_BASE_URL": "https://logbook.example"})
     with app.app_context():
         db.migrate(db.for_thread(app.config["LOGBOOK_DATABASE"]))

@@ -54,6 +54,7 @@ class Server:
         self.database, self.log_path, self.workers, self.threads = Path(database), Path(log_path), workers, threads
         self.env = dict(os.environ, LOGBOOK_DATABASE=str(database), LOGBOOK_SECRET_KEY="test",
                         LOGBOOK_PHOTOS=str(self.database.parent / "photos"),
+                        LOGBOOK_PDF_CACHE=str(self.database.parent / "pdf-cache"),
                         LOGBOOK_PASSWORD_HASH="pbkdf2:sha256:1000", LOGBOOK_SYNCHRONOUS="FULL") | (env or {})
         self.process = self.port = None
 

@@ -4,6 +4,7 @@
 import hashlib
 import io
 import os
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -238,6 +239,38 @@ def test_the_result_notice_as_pdf(app, inspected):
     assert response.mimetype == "application/pdf"
     text = pdf_text(response.get_data())
     assert "检查结果告知书" in text and "李娜" in text and "43020019002" in text
+
+
+def test_a_pdf_asked_for_again_is_read_from_the_cache_until_what_it_shows_changes(app, store, inspected, monkeypatch):
+    drawn, draw = [], pdf.from_html
+    monkeypatch.setattr(pdf, "from_html", lambda *args: drawn.append(args[0]) or draw(*args))
+    url = f"/inspections/{inspected['id']}/result.pdf"
+    first = web_client(app, "firm1", language=None).get(url).get_data()
+    assert web_client(app, "super", language=None).get(url).get_data() == first and len(drawn) == 1
+    assert len(os.listdir(app.config["LOGBOOK_PDF_CACHE"])) == 1
+    feedback.make_statement(store, inspected["id"], accounts.user_by_username(store, "firm1"),
+                            "两名员工已于检查当日补办健康证明，请予核实。", datetime.now(UTC))
+    answered = web_client(app, "firm1", language=None).get(url).get_data()
+    assert len(drawn) == 2 and "两名员工已于检查当日补办健康证明" in "".join(pdf_text(answered).split())
+    web_client(app, "firm1", language="en").get(url)  # another language: another document
+    assert len(drawn) == 3 and len(os.listdir(app.config["LOGBOOK_PDF_CACHE"])) == 3
+
+
+def test_the_cache_keeps_the_most_recently_used_documents(tmp_path, monkeypatch):
+    monkeypatch.setattr(pdf, "from_html", lambda html, base, files: html.encode())
+    folder = str(tmp_path / "pdf-cache")
+    for html in ["<p>1</p>", "<p>2</p>", "<p>1</p>", "<p>3</p>"]:
+        pdf.cached(folder, html, "https://logbook.example/", {}, keep=2)
+        time.sleep(0.01)  # distinct modification times, oldest first
+    kept = sorted(Path(folder, name).read_bytes() for name in os.listdir(folder))
+    assert kept == [b"<p>1</p>", b"<p>3</p>"]  # 2 was used least recently: 1 was read again after it
+
+    def failing(html, base, files):
+        raise RuntimeError("Pango failed")
+    monkeypatch.setattr(pdf, "from_html", failing)
+    with pytest.raises(RuntimeError):
+        pdf.cached(folder, "<p>4</p>", "https://logbook.example/", {}, keep=2)
+    assert len(os.listdir(folder)) == 2  # a render that fails leaves nothing behind
 
 
 @pytest.fixture

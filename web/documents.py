@@ -117,5 +117,5 @@ def pdf_response(inspection_id, name):
     files = {urljoin(base, url_for("documents.photo", inspection_id=inspection_id, photo_id=p["id"])):
              (photo_file(p), p["media_type"]) for p in context["inspection"]["photos"]}
     filename = f"inspection-{context['number']}-{name}.pdf"
-    return Response(pdf.from_html(html, base, files), mimetype="application/pdf",
+    return Response(pdf.cached(current_app.config["LOGBOOK_PDF_CACHE"], html, base, files), mimetype="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="{filename}"'})

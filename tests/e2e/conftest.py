@@ -87,6 +87,7 @@ def gunicorn(database, folder, workers=1):
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = dict(os.environ, LOGBOOK_DATABASE=database, LOGBOOK_PHOTOS=str(folder / "photos"),
+               LOGBOOK_PDF_CACHE=str(folder / "pdf-cache"),
                LOGBOOK_SECRET_KEY="e2e-secret", LOGBOOK_BASE_URL=url, LOGBOOK_PASSWORD_HASH=HASH)
     log_path = folder / "gunicorn.log"
     with open(log_path, "w") as log:
