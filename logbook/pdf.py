@@ -26,10 +26,12 @@ def cached(folder, html, base_url, files, keep=KEEP):
     try:
         with open(path, "rb") as f:
             data = f.read()
-        os.utime(path)  # recently used: trimmed last
-        return data
     except FileNotFoundError:
         pass
+    else:
+        with contextlib.suppress(FileNotFoundError):  # another worker may trim it right after it was read
+            os.utime(path)  # recently used: trimmed last
+        return data
     data = from_html(html, base_url, files)
     os.makedirs(folder, exist_ok=True)
     partial = f"{path}.{os.getpid()}.partial"
