@@ -22,7 +22,15 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from write_vs_hello import Server, build_database, call, load_files, machine, run_wrk  # puts the project on sys.path
+from write_vs_hello import (  # puts the project on sys.path
+    Server,
+    build_database,
+    call,
+    load_files,
+    machine,
+    run_wrk,
+    shared_options,
+)
 
 from logbook import db
 
@@ -39,18 +47,7 @@ def machine_ticks():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4, as make run)")
-    parser.add_argument("--warm", type=int, default=2, help="seconds of writes before measuring, unreported (default 2): "
-                        "the writer process imports a write's module when the first one arrives (bench/floor_app.py's "
-                        "takes the whole app, 0.5 s), and every worker opens its connections on its first requests")
-    parser.add_argument("--duration", type=int, default=8, help="seconds per step (default 8)")
-    parser.add_argument("--connections", type=int, default=16, help="concurrent connections (default 16)")
-    parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1)")
-    parser.add_argument("--no-writer-process", dest="writer_process", action="store_false",
-                        help="serve without the writer process (LOGBOOK_WRITER_PROCESS=0): each worker commits its own")
-    parser.add_argument("--rounds", type=int, default=2, help="repeat every step; medians are reported")
-    parser.add_argument("--enterprises", type=int, default=100_000, help="enterprises in the database")
-    parser.add_argument("--inspectors", type=int, default=8, help="inspectors whose tokens the load rotates")
+    shared_options(parser, duration=8, rounds=2)
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("bench/floor.py needs wrk (apt-get install wrk)")

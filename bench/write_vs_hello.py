@@ -242,24 +242,29 @@ def machine():
             f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, {wrk}")
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def shared_options(parser, duration, rounds):
+    """The options of the server, the database and the load that this benchmark and bench/floor.py share."""
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4, as make run)")
-    parser.add_argument("--gthreads", type=int, default=1, help="threads per gunicorn worker: more than 1 serves with "
-                        "gthread workers, whose scans wait on the process's writer together (group commit)")
     parser.add_argument("--no-writer-process", dest="writer_process", action="store_false",
                         help="serve without the writer process (LOGBOOK_WRITER_PROCESS=0): each worker commits its own")
-    parser.add_argument("--slow-fsync-us", type=int, default=0, help="make every fsync of the benchmark sleep this "
-                        "many microseconds first (bench/slow_fsync.c, compiled with cc), as on a slower disk")
     parser.add_argument("--warm", type=int, default=2, help="seconds of writes before measuring, unreported (default 2): "
                         "the writer process imports a write's module when the first one arrives (bench/floor_app.py's "
                         "takes the whole app, 0.5 s), and every worker opens its connections on its first requests")
-    parser.add_argument("--duration", type=int, default=10, help="seconds per scenario (default 10)")
+    parser.add_argument("--duration", type=int, default=duration, help=f"seconds per scenario (default {duration})")
     parser.add_argument("--connections", type=int, default=16, help="concurrent connections (default 16)")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1)")
-    parser.add_argument("--rounds", type=int, default=1, help="repeat hello/admit/refuse; medians are reported")
+    parser.add_argument("--rounds", type=int, default=rounds, help="repeat every scenario; medians are reported")
     parser.add_argument("--enterprises", type=int, default=100_000, help="enterprises in the database")
     parser.add_argument("--inspectors", type=int, default=8, help="inspectors whose tokens the load rotates")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    shared_options(parser, duration=10, rounds=1)
+    parser.add_argument("--gthreads", type=int, default=1, help="threads per gunicorn worker: more than 1 serves with "
+                        "gthread workers, whose scans wait on the process's writer together (group commit)")
+    parser.add_argument("--slow-fsync-us", type=int, default=0, help="make every fsync of the benchmark sleep this "
+                        "many microseconds first (bench/slow_fsync.c, compiled with cc), as on a slower disk")
     parser.add_argument("--tool", choices=("auto", "wrk", "python"), default="auto", help="load generator")
     parser.add_argument("--processes", type=int, default=2, help="processes of the Python load generator")
     args = parser.parse_args()
