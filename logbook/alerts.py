@@ -25,10 +25,7 @@ PAGE = 20       # stored warnings of a kind listed at once, newest first
 
 def note_start(db, inspection_id, enterprise, started, agency_ids, location, limits, tz):
     """After recording an inspection: an enterprise inspected too often, or a scan far from the site."""
-    span = timedelta(days=30)
-    starts = {r["id"]: parse_time(r["started_at"]) for r in rows(db, """SELECT id, started_at FROM inspections
-        WHERE enterprise_id = ? AND started_at > ? AND started_at < ? AND status != 'voided' AND kind != 'visit'""",
-        [enterprise["id"], now_text(started - span), now_text(started + span)])}
+    starts = _live_starts(db, enterprise["id"], started, started)
     if inspection_id in starts:  # a service visit is never an inspection
         for period, count, since in thresholds.frequency_breaches(list(starts.values()), started, tz, limits):
             days = {"day": 1, "week": 7, "month": 30}[period]
@@ -49,11 +46,7 @@ def note_void(db, inspection_id, tz, limits):
                         [inspection_id]):
         db.execute("DELETE FROM warning_inspections WHERE warning_id = ? AND inspection_id = ?",
                    [warning["id"], inspection_id])
-        span = timedelta(days=30)  # as note_start: every live inspection that can share a window with the linked ones
-        live = {r["id"]: parse_time(r["started_at"]) for r in rows(db, """SELECT id, started_at FROM inspections
-            WHERE enterprise_id = ? AND started_at > ? AND started_at < ? AND status != 'voided' AND kind != 'visit'""",
-            [warning["enterprise_id"], now_text(parse_time(warning["since"]) - span),
-             now_text(parse_time(warning["until"]) + span)])}
+        live = _live_starts(db, warning["enterprise_id"], parse_time(warning["since"]), parse_time(warning["until"]))
         linked = [i for (i,) in db.execute("SELECT inspection_id FROM warning_inspections WHERE warning_id = ?",
                                             [warning["id"]]) if i in live]
         breaches = [(count, since) for i in linked
@@ -66,6 +59,15 @@ def note_void(db, inspection_id, tz, limits):
         else:
             db.execute("DELETE FROM warning_inspections WHERE warning_id = ?", [warning["id"]])
             db.execute("DELETE FROM warnings WHERE id = ?", [warning["id"]])
+
+
+def _live_starts(db, enterprise_id, first, last):
+    """{id: start} of the enterprise's inspections that count for frequency (not voided, not visits) within 30 days
+    before `first` or after `last`: every one that can share a window of the thresholds with those in between."""
+    span = timedelta(days=30)
+    return {r["id"]: parse_time(r["started_at"]) for r in rows(db, """SELECT id, started_at FROM inspections
+        WHERE enterprise_id = ? AND started_at > ? AND started_at < ? AND status != 'voided' AND kind != 'visit'""",
+        [enterprise_id, now_text(first - span), now_text(last + span)])}
 
 
 def note_close(db, inspection_id, enterprise_id, result, tz):
